@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Runs cargo inside a Pants sandbox, hermetically.
+#
+# Usage: cargo_in_sandbox.sh CRATE_DIR CARGO_ARGS...
+# Reads: WASM_ATTEST_TOOLCHAIN (toolchain folder, absolute or relative to the
+# sandbox) and, optionally, WASM_ATTEST_SOURCE_DIR (a cargo directory source,
+# relative to the sandbox, that replaces crates.io).
+#
+# It exists because cargo's configuration needs absolute paths and Process
+# arguments cannot know the sandbox's location: this script resolves them from
+# $PWD, gives cargo a fresh CARGO_HOME inside the sandbox (never ~/.cargo), and
+# remaps the sandbox paths in everything rustc emits so that output bytes do
+# not depend on where the build ran.
+set -euo pipefail
+
+sandbox="$PWD"
+crate_dir="$1"
+shift
+
+case "$WASM_ATTEST_TOOLCHAIN" in
+  /*) toolchain="$WASM_ATTEST_TOOLCHAIN" ;;
+  *) toolchain="$sandbox/$WASM_ATTEST_TOOLCHAIN" ;;
+esac
+
+export CARGO_HOME="$sandbox/.cargo-home"
+mkdir -p "$CARGO_HOME"
+export RUSTC="$toolchain/bin/rustc"
+export RUSTDOC="$toolchain/bin/rustdoc"
+export CARGO_TARGET_DIR="$sandbox/target"
+sep=$'\x1f'
+export CARGO_ENCODED_RUSTFLAGS="--remap-path-prefix=$sandbox=/build${sep}--remap-path-prefix=$sandbox/vendor=/vendor"
+
+source_config=()
+if [[ -n "${WASM_ATTEST_SOURCE_DIR:-}" ]]; then
+  source_config=(
+    --config 'source.crates-io.replace-with="wasm-attest-crates"'
+    --config "source.wasm-attest-crates.directory=\"$sandbox/$WASM_ATTEST_SOURCE_DIR\""
+  )
+fi
+
+cd "$sandbox/$crate_dir"
+exec "$toolchain/bin/cargo" "${source_config[@]}" "$@"

@@ -1,0 +1,112 @@
+"""The build step: `cargo build --locked --offline --target wasm32-wasip2` over the vendored crates.
+
+The sandbox holds the target's sources, the vendored crates and (as an
+immutable input) the toolchain; nothing from the host but the system C
+compiler that links build scripts.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from pants.engine.fs import Digest, DigestContents, DigestSubset, MergeDigests, PathGlobs, RemovePrefix
+from pants.engine.process import FallibleProcessResult, Process
+from pants.engine.rules import Get, collect_rules, rule
+
+from wasm_attest.wasm_binary import describe_wasm_header, is_component
+from wasm_component.util_rules.cargo_process import CargoProcess
+from wasm_component.util_rules.cargo_project import CargoProject, WasmComponentTargetError
+from wasm_component.util_rules.vendor import VENDOR_DIR, VendoredCrates, VendorRequest
+
+WASM_TARGET = "wasm32-wasip2"
+
+_LOCKFILE_OUT_OF_DATE = "--locked was passed"
+
+
+class ComponentBuildError(WasmComponentTargetError):
+    """cargo could not build the component."""
+
+
+@dataclass(frozen=True)
+class BuiltComponent:
+    """The component built for a target: `digest` holds only `filename`."""
+
+    digest: Digest
+    filename: str
+
+
+@rule(desc="Build a wasm32-wasip2 component")
+async def build_component(project: CargoProject) -> BuiltComponent:
+    manifests = await Get(
+        Digest,
+        DigestSubset(
+            project.sources_digest,
+            PathGlobs([os.path.join(project.root, "**", "Cargo.toml"), project.lockfile_path]),
+        ),
+    )
+    vendored = await Get(VendoredCrates, VendorRequest(project.root, manifests, project.lockfile))
+    output_dir = os.path.join("target", WASM_TARGET, project.profile_directory)
+    process = await Get(
+        Process,
+        CargoProcess(
+            crate_dir=project.root,
+            args=_cargo_build_args(project),
+            input_digest=await Get(Digest, MergeDigests([project.sources_digest, vendored.digest])),
+            description=f"Compile {project.address} for {WASM_TARGET} ({project.profile})",
+            source_dir=VENDOR_DIR,
+            output_files=(os.path.join(output_dir, project.component_filename),),
+        ),
+    )
+    result = await Get(FallibleProcessResult, Process, process)
+    if result.exit_code != 0:
+        raise ComponentBuildError(_build_failure_message(project, result))
+    component = await Get(Digest, RemovePrefix(result.output_digest, output_dir))
+    contents = await Get(DigestContents, Digest, component)
+    if not contents:
+        raise ComponentBuildError(
+            f"{project.address}: cargo succeeded but wrote no {project.component_filename}; is "
+            f"`{project.bin}` a binary target of package `{project.package}`? Set `bin` if not."
+        )
+    if not is_component(contents[0].content):
+        raise ComponentBuildError(
+            f"{project.address}: {project.component_filename} is a {describe_wasm_header(contents[0].content)}, "
+            f"not a WebAssembly component; the toolchain's {WASM_TARGET} linker (wasm-component-ld) is misconfigured."
+        )
+    return BuiltComponent(component, project.component_filename)
+
+
+def _cargo_build_args(project: CargoProject) -> tuple[str, ...]:
+    features = ("--features", ",".join(project.features)) if project.features else ()
+    no_default = ("--no-default-features",) if project.no_default_features else ()
+    return (
+        "build",
+        "--locked",
+        "--offline",
+        "--target",
+        WASM_TARGET,
+        "--profile",
+        project.profile,
+        "--package",
+        project.package,
+        "--bin",
+        project.bin,
+        *features,
+        *no_default,
+    )
+
+
+def _build_failure_message(project: CargoProject, result: FallibleProcessResult) -> str:
+    diagnostics = result.stderr.decode(errors="replace").strip()
+    if _LOCKFILE_OUT_OF_DATE in diagnostics:
+        hint = (
+            f"{project.lockfile_path} does not match the Cargo.toml files: run `cargo update` "
+            "(or `cargo generate-lockfile`) in that folder and commit the new Cargo.lock."
+        )
+    else:
+        hint = "Fix the errors above (rustc's diagnostics) and package again."
+    return f"{project.address}: cargo build failed (exit code {result.exit_code}).\n{diagnostics}\n\n{hint}"
+
+
+def rules():
+    return collect_rules()

@@ -1,0 +1,61 @@
+"""One place that turns "run cargo with these arguments" into a hermetic Pants Process.
+
+Every cargo invocation (vendor, build) goes through `cargo_in_sandbox.sh`, so
+the environment each one sees is written down once.
+"""
+
+from __future__ import annotations
+
+import pkgutil
+from dataclasses import dataclass
+
+from pants.core.util_rules.system_binaries import BashBinary
+from pants.engine.fs import CreateDigest, Digest, FileContent, MergeDigests
+from pants.engine.process import Process
+from pants.engine.rules import Get, collect_rules, rule
+from pants.util.frozendict import FrozenDict
+from pants.util.logging import LogLevel
+
+from wasm_component.util_rules.toolchain import RustToolchain
+
+_SCRIPT_NAME = "__cargo_in_sandbox.sh"
+
+
+@dataclass(frozen=True)
+class CargoProcess:
+    """A cargo command to run in `crate_dir` (relative to the sandbox root) over `input_digest`."""
+
+    crate_dir: str
+    args: tuple[str, ...]
+    input_digest: Digest
+    description: str
+    source_dir: str | None = None
+    output_files: tuple[str, ...] = ()
+    output_directories: tuple[str, ...] = ()
+    append_only_caches: FrozenDict[str, str] = FrozenDict()
+
+
+@rule(level=LogLevel.DEBUG)
+async def cargo_process(request: CargoProcess, toolchain: RustToolchain, bash: BashBinary) -> Process:
+    script = pkgutil.get_data("wasm_component", "cargo_in_sandbox.sh")
+    assert script is not None, "cargo_in_sandbox.sh is missing from the wasm_component package"
+    script_digest = await Get(Digest, CreateDigest([FileContent(_SCRIPT_NAME, script, is_executable=True)]))
+    input_digest = await Get(Digest, MergeDigests([request.input_digest, script_digest]))
+    env = dict(toolchain.env, CARGO_TERM_COLOR="never", CARGO_INCREMENTAL="0")
+    if request.source_dir is not None:
+        env["WASM_ATTEST_SOURCE_DIR"] = request.source_dir
+    return Process(
+        argv=(bash.path, _SCRIPT_NAME, request.crate_dir or ".", *request.args),
+        input_digest=input_digest,
+        immutable_input_digests=toolchain.immutable_input_digests,
+        append_only_caches=request.append_only_caches,
+        env=env,
+        description=request.description,
+        output_files=request.output_files,
+        output_directories=request.output_directories,
+        level=LogLevel.INFO,
+    )
+
+
+def rules():
+    return collect_rules()

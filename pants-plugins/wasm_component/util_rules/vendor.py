@@ -1,0 +1,134 @@
+"""The vendor step: `cargo vendor --locked` of exactly the crates a Cargo.lock names.
+
+Its input is the lockfile and the Cargo.toml files only (with empty stand-in
+targets), never the crate's code, so editing code does not re-vendor and every
+target that shares a lockfile shares one vendoring. The build step then runs
+offline on the result.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from pants.engine.fs import (
+    EMPTY_DIGEST,
+    AddPrefix,
+    CreateDigest,
+    Digest,
+    FileContent,
+    MergeDigests,
+    PathGlobs,
+    RemovePrefix,
+    Snapshot,
+)
+from pants.engine.process import FallibleProcessResult, Process
+from pants.engine.rules import Get, collect_rules, rule
+from pants.util.frozendict import FrozenDict
+
+from wasm_attest.cargo_lock import CargoLock
+from wasm_component.subsystems.registry import CargoRegistrySubsystem, CrateSource
+from wasm_component.util_rules.cargo_process import CargoProcess
+from wasm_component.util_rules.cargo_project import WasmComponentTargetError
+
+VENDOR_DIR = "vendor"
+_REGISTRY_MOUNT = "__registry"
+_CARGO_HOME_CACHE = FrozenDict({"wasm_attest_cargo_home": ".cargo-home"})
+
+
+class VendoringError(WasmComponentTargetError):
+    """The locked crates cannot be vendored."""
+
+
+@dataclass(frozen=True)
+class VendorRequest:
+    """The crates locked by `<root>/Cargo.lock`; `manifests_digest` holds the Cargo.toml files and the lockfile."""
+
+    root: str
+    manifests_digest: Digest
+    lockfile: CargoLock
+
+
+@dataclass(frozen=True)
+class VendoredCrates:
+    """`vendor/<name>-<version>/` for every registry crate of the lockfile."""
+
+    digest: Digest
+
+
+@rule(desc="Vendor locked crates")
+async def vendor_crates(request: VendorRequest, registry: CargoRegistrySubsystem) -> VendoredCrates:
+    lockfile_path = os.path.join(request.root, "Cargo.lock")
+    if not request.lockfile.registry_packages:
+        return VendoredCrates(EMPTY_DIGEST)
+    manifests = await Get(Snapshot, Digest, request.manifests_digest)
+    stub_targets = await Get(
+        Digest,
+        CreateDigest(
+            FileContent(os.path.join(os.path.dirname(path), "src", "lib.rs"), b"")
+            for path in manifests.files
+            if os.path.basename(path) == "Cargo.toml"
+        ),
+    )
+    inputs = [request.manifests_digest, stub_targets]
+    source_dir = None
+    if registry.source == CrateSource.DIRECTORY:
+        inputs.append(await _locked_crates_from_directory(registry.directory, request.lockfile, lockfile_path))
+        source_dir = _REGISTRY_MOUNT
+    offline = ("--offline",) if source_dir else ()
+    process = await Get(
+        Process,
+        CargoProcess(
+            crate_dir=request.root,
+            args=(
+                "vendor",
+                "--locked",
+                *offline,
+                "--versioned-dirs",
+                "--respect-source-config",
+                os.path.relpath(VENDOR_DIR, request.root or "."),
+            ),
+            input_digest=await Get(Digest, MergeDigests(inputs)),
+            description=f"Vendor the {len(request.lockfile.registry_packages)} crates locked in {lockfile_path}",
+            source_dir=source_dir,
+            output_directories=(VENDOR_DIR,),
+            append_only_caches=FrozenDict() if source_dir else _CARGO_HOME_CACHE,
+        ),
+    )
+    result = await Get(FallibleProcessResult, Process, process)
+    if result.exit_code != 0:
+        raise VendoringError(
+            f"Vendoring the crates locked in {lockfile_path} failed (cargo exited {result.exit_code}):\n"
+            f"{result.stderr.decode(errors='replace').strip()}\n"
+            "If cargo says the lock file needs to be updated, run `cargo update` (or "
+            "`cargo generate-lockfile`) in that folder and commit Cargo.lock."
+        )
+    return VendoredCrates(result.output_digest)
+
+
+async def _locked_crates_from_directory(directory: str, lockfile: CargoLock, lockfile_path: str) -> Digest:
+    """The registry folders of exactly the locked crates, under `__registry/`; fails naming any missing crate."""
+    if not directory:
+        raise VendoringError(
+            '[cargo-registry].source is "directory" but [cargo-registry].directory is not set: '
+            "set it to the registry's path relative to the build root."
+        )
+    wanted = {package.directory_name: package for package in lockfile.registry_packages}
+    snapshot = await Get(
+        Snapshot, PathGlobs([os.path.join(directory, name, "**") for name in sorted(wanted)])
+    )
+    present = {os.path.relpath(path, directory).split(os.sep, 1)[0] for path in snapshot.files}
+    missing = sorted(set(wanted) - present)
+    if missing:
+        listing = ", ".join(f"{wanted[name].name} {wanted[name].version}" for name in missing)
+        raise VendoringError(
+            f"{lockfile_path} locks crates that the registry at {directory}/ does not have: {listing}. "
+            "Add them to the registry (for this repository: their Debian packages to "
+            "build-support/registry/packages.txt), or lock versions the registry has."
+        )
+    relocated = await Get(Digest, RemovePrefix(snapshot.digest, directory))
+    return await Get(Digest, AddPrefix(relocated, _REGISTRY_MOUNT))
+
+
+def rules():
+    return collect_rules()
