@@ -4,7 +4,8 @@
 # Usage: cargo_in_sandbox.sh CRATE_DIR CARGO_ARGS...
 # Reads: WASM_ATTEST_TOOLCHAIN (toolchain folder, absolute or relative to the
 # sandbox) and, optionally, WASM_ATTEST_SOURCE_DIR (a cargo directory source,
-# relative to the sandbox, that replaces crates.io).
+# relative to the sandbox, that replaces crates.io). Expects the host linker
+# wrapper `__host_linker` at the sandbox root.
 #
 # It exists because cargo's configuration needs absolute paths and Process
 # arguments cannot know the sandbox's location: this script resolves them from
@@ -23,10 +24,10 @@ case "$WASM_ATTEST_TOOLCHAIN" in
 esac
 
 export CARGO_HOME="$sandbox/.cargo-home"
-mkdir -p "$CARGO_HOME"
 export RUSTC="$toolchain/bin/rustc"
 export RUSTDOC="$toolchain/bin/rustdoc"
 export CARGO_TARGET_DIR="$sandbox/target"
+export CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_LINKER="$sandbox/__host_linker"
 sep=$'\x1f'
 export CARGO_ENCODED_RUSTFLAGS="--remap-path-prefix=$sandbox=/build${sep}--remap-path-prefix=$sandbox/vendor=/vendor"
 

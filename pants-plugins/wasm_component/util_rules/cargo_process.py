@@ -40,7 +40,9 @@ async def cargo_process(request: CargoProcess, toolchain: RustToolchain, bash: B
     script = pkgutil.get_data("wasm_component", "cargo_in_sandbox.sh")
     assert script is not None, "cargo_in_sandbox.sh is missing from the wasm_component package"
     script_digest = await Get(Digest, CreateDigest([FileContent(_SCRIPT_NAME, script, is_executable=True)]))
-    input_digest = await Get(Digest, MergeDigests([request.input_digest, script_digest]))
+    input_digest = await Get(
+        Digest, MergeDigests([request.input_digest, script_digest, toolchain.host_linker_digest])
+    )
     env = dict(toolchain.env, CARGO_TERM_COLOR="never", CARGO_INCREMENTAL="0")
     if request.source_dir is not None:
         env["WASM_ATTEST_SOURCE_DIR"] = request.source_dir

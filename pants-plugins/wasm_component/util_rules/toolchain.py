@@ -8,14 +8,15 @@ and identified by `rustc -vV` so that a changed toolchain changes cache keys.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from pants.core.util_rules.external_tool import DownloadedExternalTool, ExternalToolRequest
-from pants.core.util_rules.system_binaries import BinaryPathRequest, BinaryPaths
-from pants.engine.fs import Digest
+from pants.core.util_rules.system_binaries import BashBinary, BinaryPathRequest, BinaryPaths
+from pants.engine.fs import CreateDigest, Digest, FileContent
 from pants.engine.platform import Platform
 from pants.engine.process import Process, ProcessCacheScope, ProcessResult
-from pants.engine.rules import Get, collect_rules, rule
+from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.util.frozendict import FrozenDict
 from pants.util.logging import LogLevel
 
@@ -24,7 +25,13 @@ from wasm_component.subsystems.toolchain import WasmToolchainSubsystem
 # Where the pinned toolchain appears in a sandbox (relative to the sandbox root).
 TOOLCHAIN_MOUNT = "__wasm_toolchain"
 
-_HOST_LINKER_REQUEST = BinaryPathRequest(binary_name="cc", search_path=("/usr/bin", "/bin", "/usr/local/bin"))
+# Build scripts and proc-macros run on the host, so cargo links them with the
+# system C compiler; that compiler finds `ld` through PATH, which sandboxes do
+# not have, so a wrapper names ld's folder instead (gcc's -B).
+HOST_LINKER_SCRIPT = "__host_linker"
+_SYSTEM_BIN_DIRS = ("/usr/bin", "/bin", "/usr/local/bin")
+_CC_REQUEST = BinaryPathRequest(binary_name="cc", search_path=_SYSTEM_BIN_DIRS)
+_LD_REQUEST = BinaryPathRequest(binary_name="ld", search_path=_SYSTEM_BIN_DIRS)
 
 
 @dataclass(frozen=True)
@@ -34,7 +41,7 @@ class RustToolchain:
     root: str
     digest: Digest | None
     identity: str
-    host_linker: str
+    host_linker_digest: Digest
 
     @property
     def immutable_input_digests(self) -> FrozenDict[str, Digest]:
@@ -47,18 +54,25 @@ class RustToolchain:
             {
                 "WASM_ATTEST_TOOLCHAIN": self.root,
                 "WASM_ATTEST_TOOLCHAIN_ID": self.identity,
-                "CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_LINKER": self.host_linker,
             }
         )
 
 
 @rule(desc="Set up the wasm32-wasip2 Rust toolchain", level=LogLevel.DEBUG)
-async def find_rust_toolchain(subsystem: WasmToolchainSubsystem, platform: Platform) -> RustToolchain:
-    host_linkers = await Get(BinaryPaths, BinaryPathRequest, _HOST_LINKER_REQUEST)
-    linker = host_linkers.first_path_or_raise(
-        _HOST_LINKER_REQUEST,
-        rationale="link the build scripts and proc-macros of Rust crates for the host",
-    ).path
+async def find_rust_toolchain(
+    subsystem: WasmToolchainSubsystem, platform: Platform, bash: BashBinary
+) -> RustToolchain:
+    cc_paths, ld_paths = await MultiGet(
+        Get(BinaryPaths, BinaryPathRequest, _CC_REQUEST),
+        Get(BinaryPaths, BinaryPathRequest, _LD_REQUEST),
+    )
+    rationale = "link the build scripts and proc-macros of Rust crates for the host"
+    cc = cc_paths.first_path_or_raise(_CC_REQUEST, rationale=rationale).path
+    ld = ld_paths.first_path_or_raise(_LD_REQUEST, rationale=rationale).path
+    linker_script = f'#!{bash.path}\nexec {cc} -B{os.path.dirname(ld)}/ "$@"\n'
+    host_linker_digest = await Get(
+        Digest, CreateDigest([FileContent(HOST_LINKER_SCRIPT, linker_script.encode(), is_executable=True)])
+    )
     if subsystem.rustup_toolchain:
         identity = await Get(
             ProcessResult,
@@ -73,7 +87,7 @@ async def find_rust_toolchain(subsystem: WasmToolchainSubsystem, platform: Platf
             root=subsystem.rustup_toolchain,
             digest=None,
             identity=identity.stdout.decode().strip(),
-            host_linker=linker,
+            host_linker_digest=host_linker_digest,
         )
     request: ExternalToolRequest = subsystem.get_request(platform)
     downloaded = await Get(DownloadedExternalTool, ExternalToolRequest, request)
@@ -82,7 +96,7 @@ async def find_rust_toolchain(subsystem: WasmToolchainSubsystem, platform: Platf
         root=TOOLCHAIN_MOUNT,
         digest=downloaded.digest,
         identity=f"wasm-toolchain {subsystem.version} sha256:{pinned.fingerprint}",
-        host_linker=linker,
+        host_linker_digest=host_linker_digest,
     )
 
 

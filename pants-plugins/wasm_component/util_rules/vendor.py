@@ -56,6 +56,30 @@ class VendoredCrates:
     digest: Digest
 
 
+async def _locked_crates_from_directory(directory: str, lockfile: CargoLock, lockfile_path: str) -> Digest:
+    """The registry folders of exactly the locked crates, under `__registry/`; fails naming any missing crate."""
+    if not directory:
+        raise VendoringError(
+            '[cargo-registry].source is "directory" but [cargo-registry].directory is not set: '
+            "set it to the registry's path relative to the build root."
+        )
+    wanted = {package.directory_name: package for package in lockfile.registry_packages}
+    snapshot = await Get(
+        Snapshot, PathGlobs([os.path.join(directory, name, "**") for name in sorted(wanted)])
+    )
+    present = {os.path.relpath(path, directory).split(os.sep, 1)[0] for path in snapshot.files}
+    missing = sorted(set(wanted) - present)
+    if missing:
+        listing = ", ".join(f"{wanted[name].name} {wanted[name].version}" for name in missing)
+        raise VendoringError(
+            f"{lockfile_path} locks crates that the registry at {directory}/ does not have: {listing}. "
+            "Add them to the registry (for this repository: their Debian packages to "
+            "build-support/registry/packages.txt), or lock versions the registry has."
+        )
+    relocated = await Get(Digest, RemovePrefix(snapshot.digest, directory))
+    return await Get(Digest, AddPrefix(relocated, _REGISTRY_MOUNT))
+
+
 @rule(desc="Vendor locked crates")
 async def vendor_crates(request: VendorRequest, registry: CargoRegistrySubsystem) -> VendoredCrates:
     lockfile_path = os.path.join(request.root, "Cargo.lock")
@@ -104,30 +128,6 @@ async def vendor_crates(request: VendorRequest, registry: CargoRegistrySubsystem
             "`cargo generate-lockfile`) in that folder and commit Cargo.lock."
         )
     return VendoredCrates(result.output_digest)
-
-
-async def _locked_crates_from_directory(directory: str, lockfile: CargoLock, lockfile_path: str) -> Digest:
-    """The registry folders of exactly the locked crates, under `__registry/`; fails naming any missing crate."""
-    if not directory:
-        raise VendoringError(
-            '[cargo-registry].source is "directory" but [cargo-registry].directory is not set: '
-            "set it to the registry's path relative to the build root."
-        )
-    wanted = {package.directory_name: package for package in lockfile.registry_packages}
-    snapshot = await Get(
-        Snapshot, PathGlobs([os.path.join(directory, name, "**") for name in sorted(wanted)])
-    )
-    present = {os.path.relpath(path, directory).split(os.sep, 1)[0] for path in snapshot.files}
-    missing = sorted(set(wanted) - present)
-    if missing:
-        listing = ", ".join(f"{wanted[name].name} {wanted[name].version}" for name in missing)
-        raise VendoringError(
-            f"{lockfile_path} locks crates that the registry at {directory}/ does not have: {listing}. "
-            "Add them to the registry (for this repository: their Debian packages to "
-            "build-support/registry/packages.txt), or lock versions the registry has."
-        )
-    relocated = await Get(Digest, RemovePrefix(snapshot.digest, directory))
-    return await Get(Digest, AddPrefix(relocated, _REGISTRY_MOUNT))
 
 
 def rules():

@@ -41,6 +41,8 @@ def run_component(path: Path, args: Sequence[str]) -> int:
     store.set_wasi(wasi)
     linker = Linker(engine)
     linker.add_wasip2()
+    if not path.is_file():
+        raise ComponentRunError(f"{path} does not exist or is not a file.")
     try:
         component = Component.from_file(engine, str(path))
         instance = linker.instantiate(store, component)

