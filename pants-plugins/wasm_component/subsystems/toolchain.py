@@ -28,7 +28,7 @@ class WasmToolchainSubsystem(TemplatedExternalTool):
 
     default_version = "1.96.0"
     default_known_versions = [
-        "1.96.0|linux_x86_64|0000000000000000000000000000000000000000000000000000000000000000|0",
+        "1.96.0|linux_x86_64|f667cecfc7583724f66ae36bf4d2d87570055f07ec310e27c3100d288e4c3bc0|182301438",
     ]
     default_url_template = "file:///opt/wasm-attest/wasm32-wasip2-rust-{version}.tar.gz"
 
