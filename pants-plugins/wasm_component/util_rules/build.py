@@ -10,12 +10,21 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from pants.engine.fs import Digest, DigestContents, DigestSubset, MergeDigests, PathGlobs, RemovePrefix
+from pants.engine.fs import (
+    CreateDigest,
+    Digest,
+    DigestContents,
+    DigestSubset,
+    Directory,
+    MergeDigests,
+    PathGlobs,
+    RemovePrefix,
+)
 from pants.engine.process import FallibleProcessResult, Process
 from pants.engine.rules import Get, collect_rules, rule
 
 from wasm_attest.wasm_binary import describe_wasm_header, is_component
-from wasm_component.util_rules.cargo_process import CargoProcess
+from wasm_component.util_rules.cargo_process import CargoProcess, cargo_diagnostics
 from wasm_component.util_rules.cargo_project import CargoProject, WasmComponentTargetError
 from wasm_component.util_rules.vendor import VENDOR_DIR, VendoredCrates, VendorRequest
 
@@ -46,13 +55,15 @@ async def build_component(project: CargoProject) -> BuiltComponent:
         ),
     )
     vendored = await Get(VendoredCrates, VendorRequest(project.root, manifests, project.lockfile))
+    # cargo must find the vendor folder even when no crate was vendored into it.
+    vendor_mount_point = await Get(Digest, CreateDigest([Directory(VENDOR_DIR)]))
     output_dir = os.path.join("target", WASM_TARGET, project.profile_directory)
     process = await Get(
         Process,
         CargoProcess(
             crate_dir=project.root,
             args=_cargo_build_args(project),
-            input_digest=await Get(Digest, MergeDigests([project.sources_digest, vendored.digest])),
+            input_digest=await Get(Digest, MergeDigests([project.sources_digest, vendored.digest, vendor_mount_point])),
             description=f"Compile {project.address} for {WASM_TARGET} ({project.profile})",
             source_dir=VENDOR_DIR,
             output_files=(os.path.join(output_dir, project.component_filename),),
@@ -97,7 +108,7 @@ def _cargo_build_args(project: CargoProject) -> tuple[str, ...]:
 
 
 def _build_failure_message(project: CargoProject, result: FallibleProcessResult) -> str:
-    diagnostics = result.stderr.decode(errors="replace").strip()
+    diagnostics = cargo_diagnostics(result.stderr)
     if _LOCKFILE_OUT_OF_DATE in diagnostics:
         hint = (
             f"{project.lockfile_path} does not match the Cargo.toml files: run `cargo update` "

@@ -7,6 +7,7 @@ the environment each one sees is written down once.
 from __future__ import annotations
 
 import pkgutil
+import re
 from dataclasses import dataclass
 
 from pants.core.util_rules.system_binaries import BashBinary
@@ -19,6 +20,7 @@ from pants.util.logging import LogLevel
 from wasm_component.util_rules.toolchain import RustToolchain
 
 _SCRIPT_NAME = "__cargo_in_sandbox.sh"
+_SANDBOX_PATH = re.compile(r"/\S*?pants-sandbox-\w+/")
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,11 @@ async def cargo_process(request: CargoProcess, toolchain: RustToolchain, bash: B
         output_directories=request.output_directories,
         level=LogLevel.INFO,
     )
+
+
+def cargo_diagnostics(stderr: bytes) -> str:
+    """cargo's stderr for a person: paths relative to the sandbox root, which mirrors the repository."""
+    return _SANDBOX_PATH.sub("", stderr.decode(errors="replace")).strip()
 
 
 def rules():

@@ -3,7 +3,8 @@
 Its input is the lockfile and the Cargo.toml files only (with empty stand-in
 targets), never the crate's code, so editing code does not re-vendor and every
 target that shares a lockfile shares one vendoring. The build step then runs
-offline on the result.
+offline on the result. It runs even when nothing is locked from a registry:
+`--locked` makes it the check that Cargo.lock still matches the manifests.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import os
 from dataclasses import dataclass
 
 from pants.engine.fs import (
-    EMPTY_DIGEST,
+    Directory,
     AddPrefix,
     CreateDigest,
     Digest,
@@ -28,7 +29,7 @@ from pants.util.frozendict import FrozenDict
 
 from wasm_attest.cargo_lock import CargoLock
 from wasm_component.subsystems.registry import CargoRegistrySubsystem, CrateSource
-from wasm_component.util_rules.cargo_process import CargoProcess
+from wasm_component.util_rules.cargo_process import CargoProcess, cargo_diagnostics
 from wasm_component.util_rules.cargo_project import WasmComponentTargetError
 
 VENDOR_DIR = "vendor"
@@ -76,15 +77,16 @@ async def _locked_crates_from_directory(directory: str, lockfile: CargoLock, loc
             "Add them to the registry (for this repository: their Debian packages to "
             "build-support/registry/packages.txt), or lock versions the registry has."
         )
-    relocated = await Get(Digest, RemovePrefix(snapshot.digest, directory))
-    return await Get(Digest, AddPrefix(relocated, _REGISTRY_MOUNT))
+    crates = await Get(Digest, RemovePrefix(snapshot.digest, directory))
+    mounted = await Get(Digest, AddPrefix(crates, _REGISTRY_MOUNT))
+    # The folder must exist even when nothing is locked, or cargo cannot open the source.
+    mount_point = await Get(Digest, CreateDigest([Directory(_REGISTRY_MOUNT)]))
+    return await Get(Digest, MergeDigests([mounted, mount_point]))
 
 
 @rule(desc="Vendor locked crates")
 async def vendor_crates(request: VendorRequest, registry: CargoRegistrySubsystem) -> VendoredCrates:
     lockfile_path = os.path.join(request.root, "Cargo.lock")
-    if not request.lockfile.registry_packages:
-        return VendoredCrates(EMPTY_DIGEST)
     manifests = await Get(Snapshot, Digest, request.manifests_digest)
     stub_targets = await Get(
         Digest,
@@ -94,7 +96,7 @@ async def vendor_crates(request: VendorRequest, registry: CargoRegistrySubsystem
             if os.path.basename(path) == "Cargo.toml"
         ),
     )
-    inputs = [request.manifests_digest, stub_targets]
+    inputs = [request.manifests_digest, stub_targets, await Get(Digest, CreateDigest([Directory(VENDOR_DIR)]))]
     source_dir = None
     if registry.source == CrateSource.DIRECTORY:
         inputs.append(await _locked_crates_from_directory(registry.directory, request.lockfile, lockfile_path))
@@ -123,9 +125,10 @@ async def vendor_crates(request: VendorRequest, registry: CargoRegistrySubsystem
     if result.exit_code != 0:
         raise VendoringError(
             f"Vendoring the crates locked in {lockfile_path} failed (cargo exited {result.exit_code}):\n"
-            f"{result.stderr.decode(errors='replace').strip()}\n"
-            "If cargo says the lock file needs to be updated, run `cargo update` (or "
-            "`cargo generate-lockfile`) in that folder and commit Cargo.lock."
+            f"{cargo_diagnostics(result.stderr)}\n\n"
+            f"{lockfile_path} must lock exactly what the Cargo.toml files ask for: after adding or "
+            f"changing a dependency, run `cargo update` (or `cargo generate-lockfile`) in "
+            f"{request.root or '.'}/ and commit Cargo.lock."
         )
     return VendoredCrates(result.output_digest)
 

@@ -68,16 +68,18 @@ def package(rule_runner: RuleRunner, address: Address) -> dict[str, bytes]:
 
 
 def package_error(rule_runner: RuleRunner, address: Address) -> str:
+    """The message of the error that packaging raises (what `pants package` prints)."""
     with pytest.raises(ExecutionError) as failure:
         package(rule_runner, address)
-    return str(failure.value)
+    (error,) = failure.value.wrapped_exceptions
+    return str(error)
 
 
 def test_hello_builds_a_component_that_runs(rule_runner: RuleRunner, capfd: pytest.CaptureFixture[str]) -> None:
     add_testproject(rule_runner, "hello")
     outputs = package(rule_runner, Address("hello", target_name="hello"))
-    assert list(outputs) == ["hello.hello/hello.wasm"]
-    component = outputs["hello.hello/hello.wasm"]
+    assert list(outputs) == ["hello/hello/hello.wasm"]
+    component = outputs["hello/hello/hello.wasm"]
     assert component.startswith(COMPONENT_HEADER)
 
     path = Path(rule_runner.build_root, "hello.wasm")
@@ -91,7 +93,7 @@ def test_registry_crates_are_vendored_and_linked(rule_runner: RuleRunner, capfd:
     add_registry_crates(rule_runner, "serde-1.0.152", "serde_json-1.0.87", "itoa-1.0.1", "ryu-1.0.2")
     outputs = package(rule_runner, Address("serde-json", target_name="serde-json"))
     path = Path(rule_runner.build_root, "serde-json.wasm")
-    path.write_bytes(outputs["serde-json.serde-json/serde-json.wasm"])
+    path.write_bytes(outputs["serde-json/serde-json/serde-json.wasm"])
     assert run_component(path, ["x"]) == 0
     assert capfd.readouterr().out == '{"program":"serde-json","arg_count":1,"args":["x"]}\n'
 
@@ -100,7 +102,7 @@ def test_workspace_member(rule_runner: RuleRunner, capfd: pytest.CaptureFixture[
     add_testproject(rule_runner, "workspace")
     outputs = package(rule_runner, Address("workspace", target_name="app-two"))
     path = Path(rule_runner.build_root, "app-two.wasm")
-    path.write_bytes(outputs["workspace.app-two/app-two.wasm"])
+    path.write_bytes(outputs["workspace/app-two/app-two.wasm"])
     assert run_component(path, []) == 0
     assert capfd.readouterr().out == "app-two: Goodbye, world!\n"
 
@@ -119,8 +121,10 @@ def test_lockfile_that_locked_rejects(rule_runner: RuleRunner) -> None:
     manifest = Path(rule_runner.build_root, "hello", "Cargo.toml")
     manifest.write_text(manifest.read_text() + '\n[dependencies]\nitoa = "1"\n')
     message = package_error(rule_runner, Address("hello", target_name="hello"))
-    assert "hello:hello: cargo build failed" in message
-    assert "hello/Cargo.lock does not match the Cargo.toml files" in message
+    assert "Vendoring the crates locked in hello/Cargo.lock failed" in message
+    assert "no matching package named `itoa` found" in message
+    assert "run `cargo update` (or `cargo generate-lockfile`) in hello/ and commit Cargo.lock" in message
+    assert "pants-sandbox" not in message
 
 
 def test_compile_error_shows_rustc_diagnostics(rule_runner: RuleRunner) -> None:
@@ -129,7 +133,8 @@ def test_compile_error_shows_rustc_diagnostics(rule_runner: RuleRunner) -> None:
     message = package_error(rule_runner, Address("hello", target_name="hello"))
     assert "hello:hello: cargo build failed" in message
     assert "error[E0308]: mismatched types" in message
-    assert "src/main.rs" in message
+    assert "--> src/main.rs:1:26" in message
+    assert "pants-sandbox" not in message
 
 
 def test_locked_crate_missing_from_registry(rule_runner: RuleRunner) -> None:
