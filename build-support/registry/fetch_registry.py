@@ -14,52 +14,39 @@ its pinned sha256 and lays the crates out as a cargo "directory source":
     directory = "<DEST>"
 
 The pins live in packages.txt beside this script, one .deb per line:
-`<package> <version> <sha256>`. A stamp in DEST records the sha256 of
-packages.txt, so a registry that is already complete is left alone. DEST is built
-in a temporary folder beside it and renamed into place, so a failed run never
-leaves a half-built registry behind.
+`<suite> <package> <version> <sha256>`. Downloading, verifying and unpacking are
+shared with the toolchain's script (build-support/debian_packages.py): apt runs
+with private package lists, fetched for the pinned suites, so a fresh machine
+whose system lists are empty or stale needs no `apt-get update`. A stamp in DEST
+records the sha256 of packages.txt, so a registry that is already complete is
+left alone without running apt at all. DEST is built in a temporary folder beside
+it and renamed into place, so a failed run never leaves a half-built registry
+behind.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
-import re
 import shutil
-import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
+
+# Run as a file, this script has only its own folder on sys.path; the module it
+# shares with toolchain/build_toolchain.py lives one level up, in build-support/.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import debian_packages  # noqa: E402 (needs the sys.path entry above)
 
 PINS_FILE = Path(__file__).resolve().with_name("packages.txt")
 # Cargo skips dot-entries of a directory source, so the stamp cannot be mistaken for a crate.
 STAMP_NAME = ".packages-sha256"
 CRATES_IN_DEB = Path("usr/share/cargo/registry")
-SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 
 
 class RegistryError(Exception):
     """A failure worth a one-line message rather than a traceback."""
-
-
-@dataclass(frozen=True)
-class Pin:
-    """One Debian package, pinned by version and by the sha256 of its .deb."""
-
-    package: str
-    version: str
-    sha256: str
-
-    @property
-    def spec(self) -> str:
-        """The `apt-get download` argument that selects exactly this version."""
-        return f"{self.package}={self.version}"
-
-    @property
-    def deb_glob(self) -> str:
-        """The .deb name `apt-get download` writes; apt escapes an epoch's ':' as '%3a'."""
-        return f"{self.package}_{self.version.replace(':', '%3a')}_*.deb"
 
 
 def log(message: str) -> None:
@@ -67,102 +54,28 @@ def log(message: str) -> None:
     print(f"fetch_registry: {message}", file=sys.stderr, flush=True)
 
 
-def sha256_of(path: Path) -> str:
-    """Hash a file in chunks rather than reading a whole .deb into memory."""
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for chunk in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def parse_pin(line: str, where: str) -> Pin:
-    """Parse one `package version sha256` line, rejecting anything that is not a pin."""
-    try:
-        package, version, sha256 = line.split()
-    except ValueError:
-        raise RegistryError(f"{where}: expected `package version sha256`, got {line!r}") from None
-    if not SHA256_HEX.fullmatch(sha256):
-        raise RegistryError(f"{where}: {sha256!r} is not a lowercase hex sha256")
-    return Pin(package, version, sha256)
-
-
-def parse_pins(text: str) -> list[Pin]:
-    """Parse the pins, skipping blank lines and `#` comments."""
-    pins = [
-        parse_pin(line, f"{PINS_FILE.name}:{number}")
-        for number, line in enumerate(text.splitlines(), start=1)
-        if line.strip() and not line.lstrip().startswith("#")
-    ]
-    if not pins:
-        raise RegistryError(f"{PINS_FILE} pins no packages")
-    return pins
-
-
-def run(command: list[str], cwd: Path | None = None) -> None:
-    """Run a tool with its output on stderr; a failure becomes a RegistryError."""
-    try:
-        subprocess.run(command, cwd=cwd, stdout=sys.stderr, check=True)
-    except FileNotFoundError as error:
-        raise RegistryError(
-            f"{error.filename} not found: this needs Debian's apt and dpkg"
-        ) from error
-    except subprocess.CalledProcessError as error:
-        raise RegistryError(
-            f"`{' '.join(command)}` failed with exit code {error.returncode} (output above)"
-        ) from error
-
-
-def download(pins: list[Pin], debs: Path) -> dict[Pin, Path]:
-    """Fetch every .deb in one apt call; apt skips files it already holds intact."""
-    log(f"downloading {len(pins)} packages into {debs}")
-    debs.mkdir(parents=True, exist_ok=True)
-    try:
-        run(["apt-get", "download", *(pin.spec for pin in pins)], cwd=debs)
-    except RegistryError as error:
-        raise RegistryError(f"{error}; if a package is not found, run `apt-get update`") from error
-    return {pin: find_deb(pin, debs) for pin in pins}
-
-
-def find_deb(pin: Pin, debs: Path) -> Path:
-    """Locate the single .deb apt wrote for a pin."""
-    matches = sorted(debs.glob(pin.deb_glob))
-    if len(matches) != 1:
-        raise RegistryError(f"expected one {pin.deb_glob} in {debs}, found {len(matches)}")
-    return matches[0]
-
-
-def verify(pin: Pin, deb: Path) -> None:
-    """Refuse a .deb whose bytes differ from the pin, before anything is unpacked."""
-    actual = sha256_of(deb)
-    if actual != pin.sha256:
-        raise RegistryError(
-            f"sha256 mismatch for {pin.package} {pin.version} ({deb.name}): "
-            f"expected {pin.sha256}, got {actual}"
-        )
-
-
-def unpack_crates(pin: Pin, deb: Path, scratch: Path) -> list[Path]:
+def unpack_crates(pin: debian_packages.Pin, deb: Path, scratch: Path) -> list[Path]:
     """Extract a .deb and return the crate folders it ships."""
-    target = scratch / pin.package
-    shutil.rmtree(target, ignore_errors=True)
-    target.mkdir(parents=True)
-    run(["dpkg", "-x", str(deb), str(target)])
+    target = scratch / pin.name
+    debian_packages.reset_dir(target)
+    debian_packages.unpack_deb(pin, deb, target)
     crates = sorted(path for path in (target / CRATES_IN_DEB).glob("*") if path.is_dir())
     if not crates:
-        raise RegistryError(f"{pin.package} {pin.version} ships no crate under /{CRATES_IN_DEB}")
+        raise RegistryError(f"{pin.name} {pin.version} ships no crate under /{CRATES_IN_DEB}")
     for crate in crates:
         if not (crate / ".cargo-checksum.json").is_file():
-            raise RegistryError(f"{crate.name} in {pin.package} has no .cargo-checksum.json")
+            raise RegistryError(f"{crate.name} in {pin.name} has no .cargo-checksum.json")
     return crates
 
 
-def populate(pins: list[Pin], staging: Path, work: Path) -> None:
-    """Download and verify every pin before unpacking any, then move its crates into staging."""
-    debs = download(pins, work / "debs")
-    for pin, deb in debs.items():
-        verify(pin, deb)
-    for pin, deb in debs.items():
+def populate(pins: list[debian_packages.Pin], staging: Path, work: Path) -> None:
+    """Download and verify every pin before unpacking any, then move its crates into staging.
+
+    The .debs stay in work/debs, so a rerun with the same --work downloads nothing.
+    """
+    debs = work / "debs"
+    log(f"downloading {len(pins)} packages into {debs}")
+    for pin, deb in debian_packages.fetch_debs(pins, debs, work / "apt").items():
         for crate in unpack_crates(pin, deb, work / "unpacked"):
             destination = staging / crate.name
             if destination.exists():
@@ -188,7 +101,7 @@ def replace_dir(staging: Path, dest: Path) -> None:
         staging.rename(dest)
 
 
-def build(dest: Path, work: Path, pins: list[Pin], pins_sha256: str) -> None:
+def build(dest: Path, work: Path, pins: list[debian_packages.Pin], pins_sha256: str) -> None:
     """Build the registry beside dest so that the final rename is atomic."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.new-", dir=dest.parent))
@@ -232,13 +145,13 @@ def main(argv: list[str]) -> int:
         if is_current(dest, pins_sha256):
             log(f"{dest} is up to date")
             return 0
-        pins = parse_pins(pins_text.decode("utf-8"))
+        pins = debian_packages.parse_pins(pins_text.decode("utf-8"), PINS_FILE)
         if args.work:
             build(dest, args.work.resolve(), pins, pins_sha256)
         else:
             with tempfile.TemporaryDirectory(prefix="fetch_registry-") as work:
                 build(dest, Path(work), pins, pins_sha256)
-    except (RegistryError, OSError, UnicodeDecodeError) as error:
+    except (RegistryError, debian_packages.SetupError, OSError, UnicodeDecodeError) as error:
         print(f"fetch_registry: error: {error}", file=sys.stderr)
         return 1
     return 0

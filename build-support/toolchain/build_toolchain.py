@@ -15,8 +15,10 @@ LD_LIBRARY_PATH), builds the wasm32-wasip2 standard library once with
 -Zbuild-std, drops what is not needed to compile crates and packs the result
 into a byte-for-byte reproducible .tar.gz that can itself be pinned by sha256.
 
-Nothing is installed system-wide and /etc/apt is left alone: apt runs with a
-private sources list, lists directory, cache and an empty dpkg status file.
+Nothing is installed system-wide and /etc/apt is left alone: downloading,
+verifying and unpacking are shared with the crate registry's script, in
+build-support/debian_packages.py, which gives apt a private sources list, lists
+directory, cache and an empty dpkg status file.
 """
 
 from __future__ import annotations
@@ -24,28 +26,29 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gzip
-import hashlib
 import json
 import os
 import platform
-import re
 import shutil
 import signal
 import stat
-import subprocess
 import sys
 import tarfile
 import tempfile
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import BinaryIO
 
+# Run as a file, this script has only its own folder on sys.path; the module it
+# shares with registry/fetch_registry.py lives one level up, in build-support/.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import debian_packages  # noqa: E402 (needs the sys.path entry above)
+
 PACKAGES_FILE = Path(__file__).resolve().with_name("packages.txt")
-PIN_FIELDS = ("suite", "name", "version", "sha256")
-SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 
 HOST = "x86_64-unknown-linux-gnu"
 TARGET = "wasm32-wasip2"
@@ -55,12 +58,6 @@ MULTIARCH = "x86_64-linux-gnu"
 HOST_BIN = "/usr/bin"
 TOOL_PACKAGES = {"apt-get": "apt", "dpkg-deb": "dpkg", "cc": "gcc"}
 
-DEBIAN_KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg"
-SUITE_SOURCES = {
-    "bookworm": "http://deb.debian.org/debian bookworm main",
-    "bookworm-security": "http://deb.debian.org/debian-security bookworm-security main",
-    "forky": "http://deb.debian.org/debian forky main",
-}
 HOST_SUITE = "host"
 WASM_COMPONENT_LD = "wasm-component-ld"
 
@@ -75,7 +72,6 @@ ELF_MAGIC = b"\x7fELF"
 ARCHIVE_MTIME = 0
 # Level 9 took 61 s against 17 s for level 6, for an archive only 0.5% smaller.
 GZIP_LEVEL = 6
-OUTPUT_TAIL_LINES = 40
 
 USAGE_DESCRIPTION = f"""\
 Build a self-contained Rust toolchain for {TARGET} from the Debian packages
@@ -97,26 +93,9 @@ class BuildError(Exception):
 
 
 @dataclass(frozen=True)
-class Pin:
-    """One pinned input: a Debian package version or a file on this host."""
-
-    suite: str
-    name: str
-    version: str
-    sha256: str
-
-    @property
-    def apt_spec(self) -> str:
-        """Return the `name=version` argument that makes apt-get pick this exact version."""
-        return f"{self.name}={self.version}"
-
-
-@dataclass(frozen=True)
 class HostTools:
     """Absolute paths of the programs the build needs from this machine."""
 
-    apt_get: str
-    dpkg_deb: str
     cc: str
     wasm_component_ld: Path
 
@@ -181,102 +160,31 @@ def phase(title: str) -> Iterator[None]:
     print(f" {time.monotonic() - start:.1f}s", file=sys.stderr, flush=True)
 
 
-def run(
-    cmd: Sequence[str | Path],
-    *,
-    what: str,
-    cwd: Path | None = None,
-    env: Mapping[str, str] | None = None,
-) -> str:
-    """Run a command and return its stdout.
-
-    Output is captured so progress stays one line per phase; on failure its
-    tail goes into the BuildError, which is what a user needs to act on.
-    """
-    try:
-        proc = subprocess.run(
-            [os.fspath(part) for part in cmd],
-            cwd=cwd,
-            env=env,
-            capture_output=True,
-            encoding="utf-8",
-            errors="replace",
-            check=False,
-        )
-    except OSError as err:
-        raise BuildError(f"{what}: cannot run {cmd[0]}: {err.strerror}") from None
-    if proc.returncode != 0:
-        output = (proc.stdout + proc.stderr).strip().splitlines()[-OUTPUT_TAIL_LINES:]
-        raise BuildError(f"{what} failed (exit status {proc.returncode}):\n" + "\n".join(output))
-    return proc.stdout
-
-
-def sha256_of(path: Path) -> str:
-    """Hash a file in chunks, since .debs reach tens of MB."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def reset_dir(path: Path) -> None:
-    """Empty a directory so every stage starts from a clean, known state."""
-    shutil.rmtree(path, ignore_errors=True)
-    path.mkdir(parents=True)
-
-
 # -------------------------------------------------------------------- pins
 
 
-def read_pins(path: Path) -> list[Pin]:
-    """Parse packages.txt: one `suite name version sha256` per line, # starts a comment."""
+def read_pins(path: Path) -> list[debian_packages.Pin]:
+    """Parse packages.txt, where the `host` suite marks the one file taken from this machine."""
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        text = path.read_text(encoding="utf-8")
     except OSError as err:
         raise BuildError(f"cannot read {path}: {err.strerror}") from None
-    pins = [
-        parse_pin(line, f"{path.name}:{number}")
-        for number, line in enumerate(lines, start=1)
-        if line.strip() and not line.lstrip().startswith("#")
-    ]
+    pins = debian_packages.parse_pins(text, path, extra_suites=[HOST_SUITE])
     host_names = [pin.name for pin in pins if pin.suite == HOST_SUITE]
     if host_names != [WASM_COMPONENT_LD]:
         raise BuildError(f"{path.name} must pin exactly one host file, {WASM_COMPONENT_LD}")
     return pins
 
 
-def parse_pin(line: str, where: str) -> Pin:
-    """Turn one packages.txt line into a Pin, rejecting anything malformed."""
-    fields = line.split()
-    if len(fields) != len(PIN_FIELDS):
-        raise BuildError(f"{where}: expected `{' '.join(PIN_FIELDS)}`, got {line!r}")
-    pin = Pin(*fields)
-    if pin.suite not in SUITE_SOURCES and pin.suite != HOST_SUITE:
-        known = ", ".join([*SUITE_SOURCES, HOST_SUITE])
-        raise BuildError(f"{where}: unknown suite {pin.suite!r} (known: {known})")
-    if not SHA256_HEX.fullmatch(pin.sha256):
-        raise BuildError(f"{where}: {pin.sha256!r} is not a lowercase hex sha256")
-    return pin
-
-
-def check_sha256(path: Path, pin: Pin) -> None:
-    """Refuse any input whose content differs from its pin."""
-    actual = sha256_of(path)
-    if actual != pin.sha256:
-        raise BuildError(
-            f"sha256 mismatch for {pin.name} {pin.version} ({path}):\n"
-            f"  expected {pin.sha256}\n  actual   {actual}"
-        )
-
-
 # -------------------------------------------------------------- host tools
 
 
-def find_host_tools(wasm_component_ld_pin: Pin) -> HostTools:
+def find_host_tools(wasm_component_ld_pin: debian_packages.Pin) -> HostTools:
     """Locate what must come from the host, and verify wasm-component-ld against its pin."""
     if sys.platform != "linux" or platform.machine() != "x86_64":
         raise BuildError("this builds an x86_64 Linux toolchain; run it on x86_64 Linux")
+    # debian_packages runs apt-get and dpkg-deb from PATH; checking them here
+    # reports every missing tool at once, before any download.
     found = {tool: shutil.which(tool) for tool in ("apt-get", "dpkg-deb")}
     found["cc"] = shutil.which("cc", path=HOST_BIN)
     missing = [
@@ -292,13 +200,8 @@ def find_host_tools(wasm_component_ld_pin: Pin) -> HostTools:
             f"{WASM_COMPONENT_LD} not found at {linker}: it comes from rustup's stable "
             f"toolchain for {HOST} (set RUSTUP_HOME if rustup lives elsewhere)"
         )
-    check_sha256(linker, wasm_component_ld_pin)
-    return HostTools(
-        apt_get=str(found["apt-get"]),
-        dpkg_deb=str(found["dpkg-deb"]),
-        cc=str(found["cc"]),
-        wasm_component_ld=linker,
-    )
+    debian_packages.check_sha256(linker, wasm_component_ld_pin)
+    return HostTools(cc=str(found["cc"]), wasm_component_ld=linker)
 
 
 def rustup_wasm_component_ld() -> Path:
@@ -308,94 +211,17 @@ def rustup_wasm_component_ld() -> Path:
     return toolchain / "lib" / "rustlib" / HOST / "bin" / WASM_COMPONENT_LD
 
 
-# ---------------------------------------------------------------- download
+# ---------------------------------------------------------------- unpacking
 
 
-def fetch_debs(pins: Sequence[Pin], layout: Layout, tools: HostTools) -> dict[str, Path]:
-    """Return verified .debs by package name, downloading only what the cache lacks."""
-    layout.debs.mkdir(parents=True, exist_ok=True)
-    missing = [pin for pin in pins if not cache_is_valid(pin, cached_deb(layout, pin))]
-    if missing:
-        options = update_private_apt_lists(layout.apt, {pin.suite for pin in missing}, tools)
-        download_debs(missing, layout, options, tools)
-    return {pin.name: cached_deb(layout, pin) for pin in pins}
+def unpack_debs(debs: Mapping[debian_packages.Pin, Path], dest: Path) -> None:
+    """Extract every (already verified) .deb into one tree, laid out as dpkg would.
 
-
-def cached_deb(layout: Layout, pin: Pin) -> Path:
-    """Name the cache file after package and version, so changing a pin never reuses it."""
-    return layout.debs / f"{pin.name}_{pin.version}.deb"
-
-
-def cache_is_valid(pin: Pin, path: Path) -> bool:
-    """Tell whether the cached .deb matches its pin; delete it if it does not."""
-    if not path.is_file():
-        return False
-    if sha256_of(path) == pin.sha256:
-        return True
-    path.unlink()
-    return False
-
-
-def apt_options(apt_dir: Path) -> list[str]:
-    """Build apt-get options that confine apt's state to apt_dir instead of /etc and /var."""
-    settings = {
-        "Dir::Etc::sourcelist": apt_dir / "sources.list",
-        "Dir::Etc::sourceparts": "-",
-        "Dir::State::Lists": apt_dir / "lists",
-        "Dir::State::status": apt_dir / "status",
-        "Dir::Cache": apt_dir / "cache",
-        "APT::Architecture": "amd64",
-    }
-    return [arg for key, value in settings.items() for arg in ("-o", f"{key}={value}")]
-
-
-def update_private_apt_lists(apt_dir: Path, suites: Iterable[str], tools: HostTools) -> list[str]:
-    """Fetch package lists for the given suites into apt_dir; return the options to use them.
-
-    A private list makes forky (or any suite the host does not list) available
-    without editing /etc/apt, and keeps the host's own lists out of the picture.
+    Sorted by package name, so any file two packages share ends up the same on every run.
     """
-    reset_dir(apt_dir)
-    (apt_dir / "lists" / "partial").mkdir(parents=True)
-    (apt_dir / "cache").mkdir()
-    (apt_dir / "status").touch()
-    sources = [f"deb [signed-by={DEBIAN_KEYRING}] {SUITE_SOURCES[s]}\n" for s in sorted(suites)]
-    (apt_dir / "sources.list").write_text("".join(sources), encoding="utf-8")
-    options = apt_options(apt_dir)
-    run([tools.apt_get, *options, "update"], what="apt-get update (private lists)")
-    return options
-
-
-def download_debs(
-    pins: Sequence[Pin], layout: Layout, options: Sequence[str], tools: HostTools
-) -> None:
-    """Download exact package versions, then move each into the cache once verified.
-
-    One apt-get call fetches them all, because every call re-reads the package
-    lists. apt names files `<name>_<version>_<arch>.deb`, and Debian package
-    names never contain `_`, so each file is found by its name prefix.
-    """
-    staging = layout.debs / ".download"
-    reset_dir(staging)
-    run(
-        [tools.apt_get, *options, "download", *(pin.apt_spec for pin in pins)],
-        what="apt-get download",
-        cwd=staging,
-    )
-    for pin in pins:
-        downloaded = list(staging.glob(f"{pin.name}_*.deb"))
-        if len(downloaded) != 1:
-            raise BuildError(f"apt-get download {pin.apt_spec} gave {len(downloaded)} .deb files")
-        check_sha256(downloaded[0], pin)
-        os.replace(downloaded[0], cached_deb(layout, pin))
-    shutil.rmtree(staging)
-
-
-def unpack_debs(debs: Mapping[str, Path], dest: Path, tools: HostTools) -> None:
-    """Extract every (already verified) .deb into one tree, laid out as dpkg would."""
-    reset_dir(dest)
-    for name, deb in sorted(debs.items()):
-        run([tools.dpkg_deb, "-x", deb, dest], what=f"unpacking {name}")
+    debian_packages.reset_dir(dest)
+    for pin, deb in sorted(debs.items(), key=lambda item: item[0].name):
+        debian_packages.unpack_deb(pin, deb, dest)
 
 
 # ---------------------------------------------------------------- assembly
@@ -408,7 +234,7 @@ def rustlib(toolchain: Path) -> Path:
 
 def assemble(unpacked: Path, toolchain: Path, tools: HostTools) -> None:
     """Lay the toolchain out as rustc expects a sysroot: bin/ and lib/ side by side."""
-    reset_dir(toolchain)
+    debian_packages.reset_dir(toolchain)
     (toolchain / "bin").mkdir()
     for binary in SHIPPED_BINARIES:
         shutil.copy2(unpacked / "usr" / "bin" / binary, toolchain / "bin" / binary)
@@ -470,11 +296,15 @@ def set_runpaths(toolchain: Path, patchelf: Path) -> None:
     libdir = toolchain / "lib" / MULTIARCH
     bundled = {entry.name for entry in libdir.iterdir()}
     for elf in shipped_elf_files(toolchain):
-        needed = run([patchelf, "--print-needed", elf], what=f"reading {elf.name}").split()
+        needed = debian_packages.run(
+            [patchelf, "--print-needed", elf], what=f"reading {elf.name}"
+        ).split()
         if bundled.intersection(needed):
             relative = os.path.relpath(libdir, elf.parent)
             runpath = "$ORIGIN" if relative == "." else f"$ORIGIN/{relative}"
-            run([patchelf, "--set-rpath", runpath, elf], what=f"setting RUNPATH of {elf.name}")
+            debian_packages.run(
+                [patchelf, "--set-rpath", runpath, elf], what=f"setting RUNPATH of {elf.name}"
+            )
 
 
 def shipped_elf_files(toolchain: Path) -> list[Path]:
@@ -513,12 +343,14 @@ def hermetic_env(toolchain: Path, cargo_home: Path, cc: str) -> dict[str, str]:
 
 def probe_versions(toolchain: Path, env: Mapping[str, str]) -> Versions:
     """Run the assembled rustc and cargo once: proves they load, and feeds the manifest."""
-    verbose = run([toolchain / "bin" / "rustc", "-vV"], what="rustc -vV", env=env)
+    verbose = debian_packages.run([toolchain / "bin" / "rustc", "-vV"], what="rustc -vV", env=env)
     rustc = dict(line.split(": ", 1) for line in verbose.splitlines() if ": " in line)
     missing = sorted({"release", "commit-hash", "host"} - rustc.keys())
     if missing:
         raise BuildError(f"rustc -vV did not report {', '.join(missing)}:\n{verbose}")
-    cargo = run([toolchain / "bin" / "cargo", "-V"], what="cargo -V", env=env).strip()
+    cargo = debian_packages.run(
+        [toolchain / "bin" / "cargo", "-V"], what="cargo -V", env=env
+    ).strip()
     return Versions(rustc=rustc, cargo=cargo)
 
 
@@ -535,7 +367,7 @@ def build_std(toolchain: Path, crate: Path, env: Mapping[str, str], commit: str)
     write_smoke_crate(crate, rust_src / "library" / "vendor")
     flags = ["-Cembed-bitcode=yes", f"--remap-path-prefix={rust_src}=/rustc/{commit}"]
     build_env = {**env, "RUSTC_BOOTSTRAP": "1", "CARGO_ENCODED_RUSTFLAGS": "\x1f".join(flags)}
-    run(
+    debian_packages.run(
         [
             toolchain / "bin" / "cargo",
             "build",
@@ -561,7 +393,7 @@ def write_smoke_crate(crate: Path, vendor: Path) -> None:
     std's own dependencies resolve from library/vendor (there is no crates.io
     here); the release profile matches how official std is optimised.
     """
-    reset_dir(crate)
+    debian_packages.reset_dir(crate)
     (crate / "src").mkdir()
     (crate / ".cargo").mkdir()
     (crate / "Cargo.toml").write_text(
@@ -593,13 +425,17 @@ def prune(toolchain: Path) -> None:
     shutil.rmtree(rustlib(toolchain) / "src")
 
 
-def write_manifest(toolchain: Path, versions: Versions, pins: Sequence[Pin]) -> None:
+def write_manifest(
+    toolchain: Path, versions: Versions, pins: Sequence[debian_packages.Pin]
+) -> None:
     """Record what the toolchain is and exactly what it was built from."""
     manifest = {
         "target": TARGET,
         "rustc": versions.rustc,
         "cargo": versions.cargo,
-        "packages": [{field: getattr(pin, field) for field in PIN_FIELDS} for pin in pins],
+        "packages": [
+            {field: getattr(pin, field) for field in debian_packages.PIN_FIELDS} for pin in pins
+        ],
     }
     (toolchain / "toolchain.json").write_text(
         json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8"
@@ -712,9 +548,9 @@ def build(out: Path, layout: Layout) -> Path:
     with phase("checking host tools"):
         tools = find_host_tools(host_pin)
     with phase(f"fetching {len(debian_pins)} .debs"):
-        debs = fetch_debs(debian_pins, layout, tools)
+        debs = debian_packages.fetch_debs(debian_pins, layout.debs, layout.apt)
     with phase("unpacking"):
-        unpack_debs(debs, layout.unpacked, tools)
+        unpack_debs(debs, layout.unpacked)
     with phase("assembling"):
         assemble(layout.unpacked, layout.toolchain, tools)
         set_runpaths(layout.toolchain, layout.unpacked / "usr" / "bin" / "patchelf")
@@ -757,7 +593,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     start = time.monotonic()
     try:
         archive = build(args.out.resolve(), layout)
-    except (BuildError, OSError) as err:
+    except (BuildError, debian_packages.SetupError, OSError) as err:
         print(f"build_toolchain: error: {err}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -767,7 +603,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not args.keep_work:
             clean_work(layout, created)
     print(f"build_toolchain: wrote {archive} in {time.monotonic() - start:.0f}s", file=sys.stderr)
-    print(f"sha256={sha256_of(archive)} size={archive.stat().st_size}")
+    print(f"sha256={debian_packages.sha256_of(archive)} size={archive.stat().st_size}")
     return 0
 
 
