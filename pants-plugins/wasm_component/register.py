@@ -3,15 +3,27 @@
 from wasm_component.goals import package, run
 from wasm_component.subsystems.registry import CargoRegistrySubsystem
 from wasm_component.target_types import WasmComponentTarget
-from wasm_component.util_rules import build, cargo_process, cargo_project, toolchain, vendor
+from wasm_component.util_rules import (
+    attest,
+    build,
+    cargo_metadata,
+    cargo_process,
+    cargo_project,
+    source_revision,
+    toolchain,
+    vendor,
+)
 
 
 def rules():
     return [
         *CargoRegistrySubsystem.rules(),
+        *attest.rules(),
         *build.rules(),
+        *cargo_metadata.rules(),
         *cargo_process.rules(),
         *cargo_project.rules(),
+        *source_revision.rules(),
         *toolchain.rules(),
         *vendor.rules(),
         *package.rules(),

@@ -1,19 +1,38 @@
-"""`pants package` for `wasm_component`: the built component under `dist/`."""
+"""`pants package` for `wasm_component`: the component and its attestations under `dist/`, verified.
+
+The package step refuses to succeed unless the bundle it is about to write
+verifies: the layout over the links and the very bytes going to `dist/`, and
+the provenance's signature and subject. On failure it also removes the
+target's previous output, so nothing unverified is left to ship.
+"""
 
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
+from pants.base.build_root import BuildRoot
 from pants.core.goals.package import BuiltPackage, BuiltPackageArtifact, PackageFieldSet
 from pants.core.goals.run import RunFieldSet, RunInSandboxBehavior
-from pants.engine.fs import AddPrefix, Digest
+from pants.core.util_rules.distdir import DistDir
+from pants.engine.fs import AddPrefix, Digest, DigestContents
 from pants.engine.rules import Get, collect_rules, rule
 from pants.engine.unions import UnionRule
 
+from wasm_attest.errors import WasmAttestError
+from wasm_attest.keys import public_key_from_pem
+from wasm_attest.verification import VerificationError, verify_attestations
 from wasm_component.target_types import WasmComponentOutputPathField, WasmComponentSourcesField
+from wasm_component.util_rules.attest import AttestationRequest, AttestedComponent
 from wasm_component.util_rules.build import BuiltComponent
 from wasm_component.util_rules.cargo_project import CargoProject, CargoProjectRequest
+
+
+class PackageVerificationError(WasmAttestError):
+    """The attestations of a freshly built component do not verify."""
 
 
 @dataclass(frozen=True)
@@ -26,12 +45,42 @@ class WasmComponentFieldSet(PackageFieldSet, RunFieldSet):
 
 
 @rule(desc="Package a wasm_component")
-async def package_wasm_component(field_set: WasmComponentFieldSet) -> BuiltPackage:
+async def package_wasm_component(field_set: WasmComponentFieldSet, distdir: DistDir) -> BuiltPackage:
+    output_dir = field_set.output_path.value_or_default(file_ending=None)
     project = await Get(CargoProject, CargoProjectRequest(field_set.address))
     component = await Get(BuiltComponent, CargoProject, project)
-    output_dir = field_set.output_path.value_or_default(file_ending=None)
-    digest = await Get(Digest, AddPrefix(component.digest, output_dir))
-    return BuiltPackage(digest, (BuiltPackageArtifact(os.path.join(output_dir, component.filename)),))
+    attested = await Get(AttestedComponent, AttestationRequest(project, component))
+    contents = await Get(DigestContents, Digest, attested.digest)
+    try:
+        _verify_before_delivery(contents, attested)
+    except VerificationError as error:
+        shutil.rmtree(Path(BuildRoot().path, distdir.relpath, output_dir), ignore_errors=True)
+        raise PackageVerificationError(
+            f"{field_set.address}: the attestations of the build do not verify, so nothing was written "
+            f"(and {distdir.relpath / output_dir} was removed): {error}"
+        ) from None
+    digest = await Get(Digest, AddPrefix(attested.digest, output_dir))
+    summary = ("verified: layout signature and expiry, links, artifact rules, final files, provenance",)
+    artifacts = [
+        BuiltPackageArtifact(
+            os.path.join(output_dir, attested.files.component),
+            extra_log_lines=tuple(f"    {line}" for line in (*summary, *attested.notices)),
+        ),
+        *(
+            BuiltPackageArtifact(os.path.join(output_dir, entry.path))
+            for entry in contents
+            if entry.path != attested.files.component
+        ),
+    ]
+    return BuiltPackage(digest, tuple(artifacts))
+
+
+def _verify_before_delivery(contents: DigestContents, attested: AttestedComponent) -> None:
+    """Verifies the bundle as it will sit in `dist/`, trusting the owner key from configuration."""
+    with tempfile.TemporaryDirectory(prefix="wasm-attest-verify-") as scratch:
+        for entry in contents:
+            Path(scratch, entry.path).write_bytes(entry.content)
+        verify_attestations(Path(scratch), trusted_owner_keys=(public_key_from_pem(attested.owner_public_key_pem),))
 
 
 def rules():

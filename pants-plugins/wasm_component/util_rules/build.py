@@ -11,9 +11,11 @@ import os
 from dataclasses import dataclass
 
 from pants.engine.fs import (
+    EMPTY_DIGEST,
     CreateDigest,
     Digest,
     DigestContents,
+    DigestEntries,
     DigestSubset,
     Directory,
     MergeDigests,
@@ -21,16 +23,16 @@ from pants.engine.fs import (
     RemovePrefix,
 )
 from pants.engine.process import FallibleProcessResult, Process
-from pants.engine.rules import Get, collect_rules, rule
+from pants.engine.rules import Get, MultiGet, collect_rules, rule
 
 from wasm_attest.wasm_binary import describe_wasm_header, is_component
 from wasm_component.util_rules.cargo_process import CargoProcess, cargo_diagnostics
 from wasm_component.util_rules.cargo_project import CargoProject, WasmComponentTargetError
+from wasm_component.util_rules.step_record import StepRecord, file_hashes, merged
+from wasm_component.util_rules.toolchain import RustToolchain
 from wasm_component.util_rules.vendor import VENDOR_DIR, VendoredCrates, VendorRequest
 
 WASM_TARGET = "wasm32-wasip2"
-
-_LOCKFILE_OUT_OF_DATE = "--locked was passed"
 
 
 class ComponentBuildError(WasmComponentTargetError):
@@ -39,14 +41,22 @@ class ComponentBuildError(WasmComponentTargetError):
 
 @dataclass(frozen=True)
 class BuiltComponent:
-    """The component built for a target: `digest` holds only `filename`."""
+    """The component built for a target (`digest` holds only `filename`), and how it was made.
+
+    `build_messages` is cargo's JSON message stream: its compiler-artifact
+    messages say which crates were really compiled, for the SBOM.
+    """
 
     digest: Digest
     filename: str
+    sha256: str
+    build_messages: bytes
+    record: StepRecord
+    vendored: VendoredCrates
 
 
 @rule(desc="Build a wasm32-wasip2 component")
-async def build_component(project: CargoProject) -> BuiltComponent:
+async def build_component(project: CargoProject, toolchain: RustToolchain) -> BuiltComponent:
     manifests = await Get(
         Digest,
         DigestSubset(
@@ -58,11 +68,12 @@ async def build_component(project: CargoProject) -> BuiltComponent:
     # cargo must find the vendor folder even when no crate was vendored into it.
     vendor_mount_point = await Get(Digest, CreateDigest([Directory(VENDOR_DIR)]))
     output_dir = os.path.join("target", WASM_TARGET, project.profile_directory)
+    args = _cargo_build_args(project)
     process = await Get(
         Process,
         CargoProcess(
             crate_dir=project.root,
-            args=_cargo_build_args(project),
+            args=args,
             input_digest=await Get(Digest, MergeDigests([project.sources_digest, vendored.digest, vendor_mount_point])),
             description=f"Compile {project.address} for {WASM_TARGET} ({project.profile})",
             source_dir=VENDOR_DIR,
@@ -84,7 +95,25 @@ async def build_component(project: CargoProject) -> BuiltComponent:
             f"{project.address}: {project.component_filename} is a {describe_wasm_header(contents[0].content)}, "
             f"not a WebAssembly component; the toolchain's {WASM_TARGET} linker (wasm-component-ld) is misconfigured."
         )
-    return BuiltComponent(component, project.component_filename)
+    source_entries, toolchain_entries, component_entries = await MultiGet(
+        Get(DigestEntries, Digest, project.sources_digest),
+        Get(DigestEntries, Digest, toolchain.digest or EMPTY_DIGEST),
+        Get(DigestEntries, Digest, component),
+    )
+    materials = merged(
+        file_hashes(source_entries, strip=project.root),
+        vendored.record.products,
+        file_hashes(toolchain_entries, prefix="toolchain"),
+    )
+    products = file_hashes(component_entries)
+    return BuiltComponent(
+        digest=component,
+        filename=project.component_filename,
+        sha256=products[project.component_filename],
+        build_messages=result.stdout,
+        record=StepRecord.of_process(("cargo", *args), result, materials, products),
+        vendored=vendored,
+    )
 
 
 def _cargo_build_args(project: CargoProject) -> tuple[str, ...]:
@@ -92,6 +121,7 @@ def _cargo_build_args(project: CargoProject) -> tuple[str, ...]:
     no_default = ("--no-default-features",) if project.no_default_features else ()
     return (
         "build",
+        "--message-format=json-render-diagnostics",
         "--locked",
         "--offline",
         "--target",
@@ -108,15 +138,11 @@ def _cargo_build_args(project: CargoProject) -> tuple[str, ...]:
 
 
 def _build_failure_message(project: CargoProject, result: FallibleProcessResult) -> str:
-    diagnostics = cargo_diagnostics(result.stderr)
-    if _LOCKFILE_OUT_OF_DATE in diagnostics:
-        hint = (
-            f"{project.lockfile_path} does not match the Cargo.toml files: run `cargo update` "
-            "(or `cargo generate-lockfile`) in that folder and commit the new Cargo.lock."
-        )
-    else:
-        hint = "Fix the errors above (rustc's diagnostics) and package again."
-    return f"{project.address}: cargo build failed (exit code {result.exit_code}).\n{diagnostics}\n\n{hint}"
+    return (
+        f"{project.address}: cargo build failed (exit code {result.exit_code}).\n"
+        f"{cargo_diagnostics(result.stderr)}\n\n"
+        "Fix the errors above (rustc's diagnostics) and package again."
+    )
 
 
 def rules():

@@ -42,10 +42,22 @@ class RustToolchain:
     digest: Digest | None
     identity: str
     host_linker_digest: Digest
+    rustc_version: str
+    cargo_version: str
+    archive_sha256: str | None
+    """The pinned archive's sha256; None for a local rustup toolchain, which is identified, not pinned."""
 
     @property
     def immutable_input_digests(self) -> FrozenDict[str, Digest]:
-        return FrozenDict({self.root: self.digest} if self.digest is not None else {})
+        return _immutable_inputs(self.root, self.digest)
+
+    @property
+    def rustc_release(self) -> str:
+        """The `release:` line of `rustc -vV`, e.g. `1.96.0`."""
+        for line in self.rustc_version.splitlines():
+            if line.startswith("release:"):
+                return line.split(":", 1)[1].strip()
+        return self.rustc_version.splitlines()[0] if self.rustc_version else "unknown"
 
     @property
     def env(self) -> FrozenDict[str, str]:
@@ -74,31 +86,54 @@ async def find_rust_toolchain(
         Digest, CreateDigest([FileContent(HOST_LINKER_SCRIPT, linker_script.encode(), is_executable=True)])
     )
     if subsystem.rustup_toolchain:
-        identity = await Get(
-            ProcessResult,
-            Process(
-                argv=(f"{subsystem.rustup_toolchain}/bin/rustc", "-vV"),
-                description=f"Identify the Rust toolchain at {subsystem.rustup_toolchain}",
-                cache_scope=ProcessCacheScope.PER_RESTART_SUCCESSFUL,
-                level=LogLevel.DEBUG,
-            ),
-        )
-        return RustToolchain(
-            root=subsystem.rustup_toolchain,
-            digest=None,
-            identity=identity.stdout.decode().strip(),
-            host_linker_digest=host_linker_digest,
-        )
-    request: ExternalToolRequest = subsystem.get_request(platform)
-    downloaded = await Get(DownloadedExternalTool, ExternalToolRequest, request)
-    pinned = request.download_file_request.expected_digest
+        root, digest, archive_sha256 = subsystem.rustup_toolchain, None, None
+        cache_scope = ProcessCacheScope.PER_RESTART_SUCCESSFUL
+    else:
+        request: ExternalToolRequest = subsystem.get_request(platform)
+        downloaded = await Get(DownloadedExternalTool, ExternalToolRequest, request)
+        root, digest = TOOLCHAIN_MOUNT, downloaded.digest
+        archive_sha256 = request.download_file_request.expected_digest.fingerprint
+        cache_scope = ProcessCacheScope.SUCCESSFUL
+    immutable_inputs = _immutable_inputs(root, digest)
+    rustc, cargo = await MultiGet(
+        Get(ProcessResult, Process, _version_probe(root, ("rustc", "-vV"), immutable_inputs, cache_scope)),
+        Get(ProcessResult, Process, _version_probe(root, ("cargo", "-V"), immutable_inputs, cache_scope)),
+    )
+    rustc_version = rustc.stdout.decode().strip()
+    cargo_version = cargo.stdout.decode().strip()
     return RustToolchain(
-        root=TOOLCHAIN_MOUNT,
-        digest=downloaded.digest,
-        identity=f"wasm-toolchain {subsystem.version} sha256:{pinned.fingerprint}",
+        root=root,
+        digest=digest,
+        identity=(
+            f"wasm-toolchain {subsystem.version} sha256:{archive_sha256}"
+            if archive_sha256
+            else f"{rustc_version}\n{cargo_version}"
+        ),
         host_linker_digest=host_linker_digest,
+        rustc_version=rustc_version,
+        cargo_version=cargo_version,
+        archive_sha256=archive_sha256,
     )
 
+
+def _immutable_inputs(root: str, digest: Digest | None) -> FrozenDict[str, Digest]:
+    """The pinned archive is mounted at `root`; a local toolchain is used in place."""
+    return FrozenDict({root: digest} if digest is not None else {})
+
+
+def _version_probe(
+    root: str, command: tuple[str, str], immutable_inputs: FrozenDict[str, Digest], cache_scope: ProcessCacheScope
+) -> Process:
+    """Asks a toolchain binary its version: the SBOM and provenance record it, and a local
+    toolchain is identified by it (which is why those runs are not cached across restarts)."""
+    tool, flag = command
+    return Process(
+        argv=(os.path.join(root, "bin", tool), flag),
+        immutable_input_digests=immutable_inputs,
+        description=f"Ask {tool} for its version",
+        cache_scope=cache_scope,
+        level=LogLevel.DEBUG,
+    )
 
 def rules():
     return collect_rules()

@@ -13,10 +13,12 @@ import os
 from dataclasses import dataclass
 
 from pants.engine.fs import (
-    Directory,
+    EMPTY_DIGEST,
     AddPrefix,
     CreateDigest,
     Digest,
+    DigestEntries,
+    Directory,
     FileContent,
     MergeDigests,
     PathGlobs,
@@ -24,13 +26,14 @@ from pants.engine.fs import (
     Snapshot,
 )
 from pants.engine.process import FallibleProcessResult, Process
-from pants.engine.rules import Get, collect_rules, rule
+from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.util.frozendict import FrozenDict
 
 from wasm_attest.cargo_lock import CargoLock
 from wasm_component.subsystems.registry import CargoRegistrySubsystem, CrateSource
 from wasm_component.util_rules.cargo_process import CargoProcess, cargo_diagnostics
 from wasm_component.util_rules.cargo_project import WasmComponentTargetError
+from wasm_component.util_rules.step_record import StepRecord, file_hashes, merged
 
 VENDOR_DIR = "vendor"
 _REGISTRY_MOUNT = "__registry"
@@ -52,9 +55,10 @@ class VendorRequest:
 
 @dataclass(frozen=True)
 class VendoredCrates:
-    """`vendor/<name>-<version>/` for every registry crate of the lockfile."""
+    """`vendor/<name>-<version>/` for every registry crate of the lockfile, and how it was made."""
 
     digest: Digest
+    record: StepRecord
 
 
 async def _locked_crates_from_directory(directory: str, lockfile: CargoLock, lockfile_path: str) -> Digest:
@@ -96,25 +100,29 @@ async def vendor_crates(request: VendorRequest, registry: CargoRegistrySubsystem
             if os.path.basename(path) == "Cargo.toml"
         ),
     )
-    inputs = [request.manifests_digest, stub_targets, await Get(Digest, CreateDigest([Directory(VENDOR_DIR)]))]
+    registry_crates = EMPTY_DIGEST
     source_dir = None
     if registry.source == CrateSource.DIRECTORY:
-        inputs.append(await _locked_crates_from_directory(registry.directory, request.lockfile, lockfile_path))
+        registry_crates = await _locked_crates_from_directory(registry.directory, request.lockfile, lockfile_path)
         source_dir = _REGISTRY_MOUNT
+    vendor_mount_point = await Get(Digest, CreateDigest([Directory(VENDOR_DIR)]))
     offline = ("--offline",) if source_dir else ()
+    args = (
+        "vendor",
+        "--locked",
+        *offline,
+        "--versioned-dirs",
+        "--respect-source-config",
+        os.path.relpath(VENDOR_DIR, request.root or "."),
+    )
     process = await Get(
         Process,
         CargoProcess(
             crate_dir=request.root,
-            args=(
-                "vendor",
-                "--locked",
-                *offline,
-                "--versioned-dirs",
-                "--respect-source-config",
-                os.path.relpath(VENDOR_DIR, request.root or "."),
+            args=args,
+            input_digest=await Get(
+                Digest, MergeDigests([request.manifests_digest, stub_targets, registry_crates, vendor_mount_point])
             ),
-            input_digest=await Get(Digest, MergeDigests(inputs)),
             description=f"Vendor the {len(request.lockfile.registry_packages)} crates locked in {lockfile_path}",
             source_dir=source_dir,
             output_directories=(VENDOR_DIR,),
@@ -130,7 +138,17 @@ async def vendor_crates(request: VendorRequest, registry: CargoRegistrySubsystem
             f"changing a dependency, run `cargo update` (or `cargo generate-lockfile`) in "
             f"{request.root or '.'}/ and commit Cargo.lock."
         )
-    return VendoredCrates(result.output_digest)
+    manifest_entries, registry_entries, vendored_entries = await MultiGet(
+        Get(DigestEntries, Digest, request.manifests_digest),
+        Get(DigestEntries, Digest, registry_crates),
+        Get(DigestEntries, Digest, result.output_digest),
+    )
+    materials = merged(
+        file_hashes(manifest_entries, strip=request.root),
+        file_hashes(registry_entries, strip=_REGISTRY_MOUNT, prefix="registry"),
+    )
+    record = StepRecord.of_process(("cargo", *args), result, materials, file_hashes(vendored_entries))
+    return VendoredCrates(result.output_digest, record)
 
 
 def rules():

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from pants.core.goals.package import BuiltPackage
-from pants.core.util_rules import archive, external_tool, source_files, system_binaries
+from pants.core.util_rules import archive, distdir, external_tool, source_files, system_binaries
 from pants.engine.addresses import Address
 from pants.engine.fs import Digest, DigestContents
 from pants.engine.internals.scheduler import ExecutionError
@@ -30,6 +30,7 @@ def rule_runner() -> RuleRunner:
         rules=[
             *register.rules(),
             *archive.rules(),
+            *distdir.rules(),
             *external_tool.rules(),
             *source_files.rules(),
             *system_binaries.rules(),
@@ -43,6 +44,7 @@ def rule_runner() -> RuleRunner:
             f"--wasm-toolchain-url-template={TOOLCHAIN_URL}",
             "--cargo-registry-source=directory",
             "--cargo-registry-directory=registry",
+            f"--wasm-attest-development-keys-dir={runner.build_root}/.dev-keys",
         ],
         env_inherit={"PATH", "HOME"},
     )
@@ -78,7 +80,6 @@ def package_error(rule_runner: RuleRunner, address: Address) -> str:
 def test_hello_builds_a_component_that_runs(rule_runner: RuleRunner, capfd: pytest.CaptureFixture[str]) -> None:
     add_testproject(rule_runner, "hello")
     outputs = package(rule_runner, Address("hello", target_name="hello"))
-    assert list(outputs) == ["hello/hello/hello.wasm"]
     component = outputs["hello/hello/hello.wasm"]
     assert component.startswith(COMPONENT_HEADER)
 

@@ -1,0 +1,68 @@
+"""Who signs a component's attestations, and for how long its layout is valid."""
+
+from __future__ import annotations
+
+from pants.option.option_types import DictOption, IntOption, StrOption
+from pants.option.subsystem import Subsystem
+from pants.util.strutil import softwrap
+
+
+class AttestationSubsystem(Subsystem):
+    options_scope = "wasm-attest"
+    help = softwrap(
+        """
+        Keys and policy for the attestations `pants package` writes next to each component
+        (in-toto links, layout, SLSA provenance).
+
+        Keys are PEM (PKCS#8) Ed25519 or ECDSA P-256 private keys, read at the moment of
+        signing and never copied into Pants' cache or `dist/`. With no keys configured,
+        development keys are generated once into `development_keys_dir` and every run says so:
+        such output is for trying things out, not for release.
+        """
+    )
+
+    owner_key = StrOption(
+        default=None,
+        help="The layout owner's private key (path, absolute or relative to the build root).",
+    )
+    owner_key_password_env = StrOption(
+        default=None,
+        help="The name of the environment variable holding the owner key's password, if it is encrypted.",
+    )
+    functionary_keys = DictOption[str](
+        default={},
+        help=softwrap(
+            """
+            Private keys of the functionaries, by step name (`vendor`, `build`, `sbom`,
+            `package`); a step without a key here is signed with `default_functionary_key`.
+            """
+        ),
+    )
+    default_functionary_key = StrOption(
+        default=None,
+        help="The private key that signs the links of steps not named in `functionary_keys`.",
+    )
+    functionary_key_password_env = StrOption(
+        default=None,
+        help="The name of the environment variable holding the functionary keys' password, if they are encrypted.",
+    )
+    development_keys_dir = StrOption(
+        default=None,
+        help=softwrap(
+            """
+            Where zero-configuration development keys are generated (folder mode 0700, files
+            0600). Default: `$XDG_CONFIG_HOME/wasm-attest/dev-keys`, or
+            `~/.config/wasm-attest/dev-keys`.
+            """
+        ),
+        advanced=True,
+    )
+    layout_expiry_days = IntOption(
+        default=365,
+        help="How many days after signing the layout expires; verification fails after that.",
+    )
+    builder_id = StrOption(
+        default="https://wasm-attest.dev/builders/pants",
+        help="The SLSA `builder.id` written into provenance: name the CI system that runs the build.",
+        advanced=True,
+    )

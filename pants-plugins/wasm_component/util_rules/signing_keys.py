@@ -1,0 +1,75 @@
+"""Reads the signing keys `[wasm-attest]` names, in-process, at the moment of signing.
+
+Keys are never turned into digests or Process inputs: they are read here,
+used to sign, and dropped, so they cannot reach Pants' store, cache or
+`dist/`. With no keys configured, development keys are generated (once, in a
+user-level folder) and the build says so.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from pants.base.build_root import BuildRoot
+from pants.engine.env_vars import EnvironmentVars
+
+from wasm_attest.component_pipeline import STEPS, Signers
+from wasm_attest.errors import WasmAttestError
+from wasm_attest.keys import default_development_keys_folder, development_keys, load_signing_key
+from wasm_component.subsystems.attestation import AttestationSubsystem
+
+
+class SigningConfigurationError(WasmAttestError):
+    """`[wasm-attest]` names keys in a way that cannot sign a build."""
+
+
+@dataclass(frozen=True)
+class LoadedSigners:
+    signers: Signers
+    notice: str | None
+    """What every package run must print about these keys (development keys), if anything."""
+
+
+def password_variables(options: AttestationSubsystem) -> tuple[str, ...]:
+    """The environment variables (names from configuration) that may hold key passwords."""
+    return tuple(name for name in (options.owner_key_password_env, options.functionary_key_password_env) if name)
+
+
+def load_signers(options: AttestationSubsystem, env: EnvironmentVars) -> LoadedSigners:
+    """The owner and per-step functionary keys from configuration, or development keys."""
+    if not options.owner_key:
+        if options.functionary_keys or options.default_functionary_key:
+            raise SigningConfigurationError(
+                "[wasm-attest] names functionary keys but no `owner_key`: set the layout owner's key too."
+            )
+        folder = Path(os.path.expanduser(options.development_keys_dir)) if options.development_keys_dir else None
+        keys = development_keys(folder or default_development_keys_folder(env))
+        return LoadedSigners(Signers(keys.owner, {step: keys.functionary for step in STEPS}), keys.warning)
+    unknown = sorted(set(options.functionary_keys) - set(STEPS))
+    if unknown:
+        raise SigningConfigurationError(
+            f"[wasm-attest].functionary_keys names unknown steps {unknown}; the steps are {list(STEPS)}."
+        )
+    owner = load_signing_key(
+        _key_path(options.owner_key), password_env_var=options.owner_key_password_env, environ=env
+    )
+    functionaries = {}
+    for step in STEPS:
+        path = options.functionary_keys.get(step) or options.default_functionary_key
+        if not path:
+            raise SigningConfigurationError(
+                f"[wasm-attest] has no key for step '{step}': add it to `functionary_keys` or set "
+                "`default_functionary_key`."
+            )
+        functionaries[step] = load_signing_key(
+            _key_path(path), password_env_var=options.functionary_key_password_env, environ=env
+        )
+    return LoadedSigners(Signers(owner, functionaries), None)
+
+
+def _key_path(configured: str) -> Path:
+    """Key paths in pants.toml are relative to the build root, or absolute (`~` allowed)."""
+    path = Path(os.path.expanduser(configured))
+    return path if path.is_absolute() else Path(BuildRoot().path, path)

@@ -1,0 +1,246 @@
+"""The in-toto layout, derived from the step graph of a build.
+
+The layout is the owner's signed statement of how a component must be made:
+which steps, who may perform each, and how artifacts flow between them. It is
+generated from the same step plans the build runs, never written by hand, so
+the two cannot drift apart.
+
+Each step's material rules chain its inputs to what an earlier step recorded
+(`MATCH <pattern> WITH PRODUCTS|MATERIALS FROM <step>`), allow the declared
+source inputs that no earlier step recorded, and end in `DISALLOW *`; its
+product rules allow what it creates, modifies or passes through unchanged from
+an earlier step, and end in `DISALLOW *` too.
+
+The reference verifier `in-toto-verify` only sees files on disk through
+inspections (an inspection's materials are the files in its working directory,
+hashed). So the layout carries one inspection whose command is the no-op
+`true` and whose material rules require the final products to be on disk and
+MATCH them to the last step's products; our own verification never runs it
+and compares the files itself.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Literal, Mapping, Sequence
+
+from in_toto.models.layout import Inspection, Layout, Step
+from in_toto.models.metadata import Envelope
+from securesystemslib.signer import Signer
+
+from wasm_attest.errors import WasmAttestError
+from wasm_attest.keys import PublicKeyLike, as_sslib_key, key_dict, public_key_pem
+
+LAYOUT_FILE_NAME = "root.layout"
+FINAL_PRODUCTS_INSPECTION = "final-products-on-disk"
+NO_OP_COMMAND = ("true",)
+# Files of the attestation bundle itself that sit next to the final products on
+# disk, so the inspection must let them through. (in-toto excludes `*.link*`
+# from recorded artifacts already; it is listed for clarity.)
+ATTESTATION_FILE_PATTERNS = (LAYOUT_FILE_NAME, "*.link", "*.pub", "*.intoto.jsonl")
+
+
+class LayoutError(WasmAttestError):
+    """The step graph cannot be turned into a layout."""
+
+
+@dataclass(frozen=True)
+class ArtifactMatch:
+    """Artifacts that must equal what an earlier step recorded.
+
+    Becomes `MATCH <pattern> [IN <prefix>] WITH <recorded> [IN <from_prefix>] FROM <from_step>`:
+    `prefix` is the folder of the artifacts in this step, `from_prefix` their
+    folder in the earlier step (e.g. the `.wasm` under `target/...` in build and
+    at the top of `dist/` in package).
+    """
+
+    pattern: str
+    from_step: str
+    recorded: Literal["products", "materials"] = "products"
+    prefix: str | None = None
+    from_prefix: str | None = None
+
+    def rule(self) -> list[str]:
+        rule = ["MATCH", self.pattern]
+        if self.prefix:
+            rule += ["IN", self.prefix]
+        rule += ["WITH", self.recorded.upper()]
+        if self.from_prefix:
+            rule += ["IN", self.from_prefix]
+        return rule + ["FROM", self.from_step]
+
+
+@dataclass(frozen=True)
+class StepPlan:
+    """One step of the build as the layout must describe it.
+
+    `consumes`: materials chained to earlier steps; `source_inputs`: patterns of
+    materials that come from the repository or toolchain rather than from an
+    earlier step (the first step has only these); `creates` / `modifies`:
+    patterns of new and changed products; `passes_through`: products that must
+    equal an earlier step's artifacts (e.g. package copying the `.wasm`).
+    """
+
+    name: str
+    expected_command: tuple[str, ...]
+    functionary_keys: tuple[PublicKeyLike, ...]
+    threshold: int = 1
+    consumes: tuple[ArtifactMatch, ...] = ()
+    source_inputs: tuple[str, ...] = ()
+    creates: tuple[str, ...] = ()
+    modifies: tuple[str, ...] = ()
+    passes_through: tuple[ArtifactMatch, ...] = ()
+
+    def material_rules(self) -> list[list[str]]:
+        rules = [match.rule() for match in self.consumes]
+        rules += [["ALLOW", pattern] for pattern in self.source_inputs]
+        return rules + [["DISALLOW", "*"]]
+
+    def product_rules(self) -> list[list[str]]:
+        rules = [match.rule() for match in self.passes_through]
+        rules += [["CREATE", pattern] for pattern in self.creates]
+        rules += [["MODIFY", pattern] for pattern in self.modifies]
+        return rules + [["DISALLOW", "*"]]
+
+
+def derive_layout(
+    steps: Sequence[StepPlan],
+    *,
+    final_products: Sequence[str],
+    expires: datetime,
+    readme: str = "",
+    inspect_final_products: bool = True,
+) -> Layout:
+    """Derives the layout from the step plans, in build order.
+
+    `final_products` are the paths (relative to the output folder) of the files
+    the last step delivers; they drive the single no-op inspection (see the
+    module docstring), which `inspect_final_products=False` leaves out.
+    `expires` must be timezone-aware; it is stored to the second, in UTC.
+    """
+    _check_graph(steps)
+    keys: dict[str, dict] = {}
+    in_toto_steps = []
+    for plan in steps:
+        keyids = []
+        for key in plan.functionary_keys:
+            data = key_dict(key)
+            keys[data["keyid"]] = data
+            if data["keyid"] not in keyids:
+                keyids.append(data["keyid"])
+        if not 1 <= plan.threshold <= len(keyids):
+            raise LayoutError(
+                f"Step '{plan.name}' has threshold {plan.threshold} but {len(keyids)} distinct functionary key(s); "
+                "the threshold must be between 1 and the number of keys."
+            )
+        in_toto_steps.append(
+            Step(
+                name=plan.name,
+                expected_command=list(plan.expected_command),
+                pubkeys=keyids,
+                threshold=plan.threshold,
+                expected_materials=plan.material_rules(),
+                expected_products=plan.product_rules(),
+            )
+        )
+    inspections = []
+    if inspect_final_products:
+        inspections.append(final_products_inspection(steps[-1].name, final_products))
+    return Layout(
+        steps=in_toto_steps,
+        inspect=inspections,
+        keys=dict(sorted(keys.items())),
+        expires=_expiry(expires),
+        readme=readme,
+    )
+
+
+def final_products_inspection(last_step: str, final_products: Sequence[str]) -> Inspection:
+    """The no-op inspection through which `in-toto-verify` compares the files on disk with the last link.
+
+    Its materials are the files of the folder it runs in: each final product is
+    REQUIRED (so a deleted file fails) and MATCHed to the last step's products
+    (so a changed file is left over), the attestation files are allowed, and
+    `DISALLOW *` rejects anything else.
+    """
+    if not final_products:
+        raise LayoutError("The layout needs the final products to inspect; pass the paths the last step delivers.")
+    rules = [["REQUIRE", path] for path in final_products]
+    rules += [["MATCH", path, "WITH", "PRODUCTS", "FROM", last_step] for path in final_products]
+    rules += [["ALLOW", pattern] for pattern in ATTESTATION_FILE_PATTERNS]
+    rules.append(["DISALLOW", "*"])
+    return Inspection(
+        name=FINAL_PRODUCTS_INSPECTION,
+        run=list(NO_OP_COMMAND),
+        expected_materials=rules,
+        expected_products=[["ALLOW", "*"]],
+    )
+
+
+def sign_layout(layout: Layout, owner: Signer) -> bytes:
+    """Signs the layout with the owner's signer as a DSSE envelope (what `root.layout` holds)."""
+    envelope = Envelope.from_signable(layout)
+    envelope.create_signature(owner)
+    return json.dumps(envelope.to_dict(), sort_keys=True).encode("utf-8")
+
+
+def layout_files(layout: Layout, owner: Signer) -> dict[str, bytes]:
+    """The files to publish: `root.layout` and one `<keyid>.pub` PEM per functionary key it names.
+
+    The public keys are there for people to read and for `in-toto-verify`'s
+    convenience; verification trusts only the owner key it is given, and takes
+    functionary keys from the signed layout, never from these files.
+    """
+    files = {LAYOUT_FILE_NAME: sign_layout(layout, owner)}
+    for keyid, data in sorted(layout.keys.items()):
+        files[f"{keyid}.pub"] = public_key_pem(as_sslib_key(data))
+    return files
+
+
+def write_layout(folder: Path, layout: Layout, owner: Signer) -> Path:
+    """Writes `layout_files` into `folder` and returns the path of `root.layout`."""
+    folder = Path(folder)
+    for name, content in layout_files(layout, owner).items():
+        (folder / name).write_bytes(content)
+    return folder / LAYOUT_FILE_NAME
+
+
+def _expiry(expires: datetime) -> str:
+    if expires.tzinfo is None or expires.utcoffset() is None:
+        raise LayoutError("The layout expiry must be a timezone-aware datetime (e.g. datetime.now(timezone.utc) + 365 days).")
+    return expires.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _check_graph(steps: Sequence[StepPlan]) -> None:
+    if not steps:
+        raise LayoutError("A layout needs at least one step.")
+    seen: set[str] = set()
+    for plan in steps:
+        if plan.name in seen or plan.name == FINAL_PRODUCTS_INSPECTION:
+            raise LayoutError(f"Step name '{plan.name}' is used twice; every step needs its own name.")
+        if not plan.functionary_keys:
+            raise LayoutError(f"Step '{plan.name}' has no functionary key; name the key(s) allowed to sign its link.")
+        for match in plan.consumes + plan.passes_through:
+            if match.from_step not in seen:
+                raise LayoutError(
+                    f"Step '{plan.name}' takes '{match.pattern}' from step '{match.from_step}', which does not run "
+                    "before it; artifacts can only flow from earlier steps."
+                )
+        seen.add(plan.name)
+    first = steps[0]
+    if first.consumes or first.passes_through:
+        raise LayoutError(f"The first step '{first.name}' cannot take artifacts from an earlier step.")
+
+
+def rules_by_step(layout: Layout) -> Mapping[str, Mapping[str, list[str]]]:
+    """`{step or inspection: {"materials": [rule, ...], "products": [...]}}` with rules as strings, for reports and docs."""
+    return {
+        item.name: {
+            "materials": [" ".join(rule) for rule in item.expected_materials],
+            "products": [" ".join(rule) for rule in item.expected_products],
+        }
+        for item in list(layout.steps) + list(layout.inspect)
+    }
