@@ -1,0 +1,87 @@
+"""Shared fixtures of the rule tests: a RuleRunner with the wasm_component rules, the real toolchain and crates."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from pants.core.goals.package import BuiltPackage
+from pants.core.util_rules import archive, distdir, external_tool, source_files, system_binaries
+from pants.engine.addresses import Address
+from pants.engine.fs import Digest, DigestContents
+from pants.engine.internals.scheduler import ExecutionError
+from pants.engine.rules import QueryRule
+from pants.testutil.rule_runner import RuleRunner
+
+from wasm_component import register
+from wasm_component.goals.package import WasmComponentFieldSet
+
+REGISTRY = Path(os.environ["WASM_ATTEST_BUILDROOT"], "build-support", "registry", "crates")
+TOOLCHAIN_URL = f"file://{os.environ['WASM_ATTEST_CACHE']}/toolchain/wasm32-wasip2-rust-{{version}}.tar.gz"
+
+
+@pytest.fixture
+def rule_runner() -> RuleRunner:
+    runner = RuleRunner(
+        rules=[
+            *register.rules(),
+            *archive.rules(),
+            *distdir.rules(),
+            *external_tool.rules(),
+            *source_files.rules(),
+            *system_binaries.rules(),
+            QueryRule(BuiltPackage, [WasmComponentFieldSet]),
+            QueryRule(DigestContents, [Digest]),
+        ],
+        target_types=register.target_types(),
+    )
+    configure(runner)
+    return runner
+
+
+def configure(runner: RuleRunner, *options: str, env: dict[str, str] | None = None) -> None:
+    """Sets the options every test needs (toolchain, registry, throwaway development keys), plus `options`."""
+    runner.set_options(
+        [
+            f"--wasm-toolchain-url-template={TOOLCHAIN_URL}",
+            "--cargo-registry-source=directory",
+            "--cargo-registry-directory=registry",
+            f"--wasm-attest-development-keys-dir={runner.build_root}/.dev-keys",
+            *options,
+        ],
+        env=env,
+        env_inherit={"PATH", "HOME"},
+    )
+
+
+def add_testproject(rule_runner: RuleRunner, name: str) -> None:
+    """Copies testprojects/<name> (a dependency of these tests) into the build root."""
+    shutil.copytree(Path("testprojects", name), Path(rule_runner.build_root, name))
+
+
+def add_registry_crates(rule_runner: RuleRunner, *crates: str) -> None:
+    for crate in crates:
+        shutil.copytree(REGISTRY / crate, Path(rule_runner.build_root, "registry", crate))
+
+
+def build_package(rule_runner: RuleRunner, address: Address) -> BuiltPackage:
+    target = rule_runner.get_target(address)
+    return rule_runner.request(BuiltPackage, [WasmComponentFieldSet.create(target)])
+
+
+def package(rule_runner: RuleRunner, address: Address) -> dict[str, bytes]:
+    """Packages one wasm_component; returns the files it puts under dist/."""
+    contents = rule_runner.request(DigestContents, [build_package(rule_runner, address).digest])
+    return {entry.path: entry.content for entry in contents}
+
+
+def package_error(rule_runner: RuleRunner, address: Address) -> str:
+    """The message of the error that packaging raises (what `pants package` prints)."""
+    with pytest.raises(ExecutionError) as failure:
+        package(rule_runner, address)
+    (error,) = failure.value.wrapped_exceptions
+    return str(error)
+
+

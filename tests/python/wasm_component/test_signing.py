@@ -1,0 +1,115 @@
+"""Signing a package with configured keys, and what the user sees when a key cannot be used.
+
+Real keys, generated here with `cryptography`, sign a real build; the bundle
+must then verify against the configured owner key, and every key error must
+say what to fix without printing key material or passwords.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import pytest
+from conftest import add_testproject, build_package, configure, package, package_error
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from pants.engine.addresses import Address
+from pants.testutil.rule_runner import RuleRunner
+
+from wasm_attest.keys import load_public_key
+from wasm_attest.verification import verify_attestations
+
+HELLO = Address("hello", target_name="hello")
+PASSWORD = "correct horse battery staple"
+
+
+def write_key(folder: Path, name: str, private_key, password: str | None = None) -> tuple[Path, Path]:
+    """Writes a PKCS#8 private key (encrypted if `password`) and its public key; returns both paths."""
+    encryption = (
+        serialization.BestAvailableEncryption(password.encode()) if password else serialization.NoEncryption()
+    )
+    private_path = folder / f"{name}.pem"
+    private_path.write_bytes(
+        private_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
+    )
+    public_path = folder / f"{name}.pub"
+    public_path.write_bytes(
+        private_key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    return private_path, public_path
+
+
+@pytest.fixture
+def keys(rule_runner: RuleRunner) -> dict[str, Path]:
+    folder = Path(rule_runner.build_root, "keys")
+    folder.mkdir()
+    owner, owner_pub = write_key(folder, "owner", ec.generate_private_key(ec.SECP256R1()), PASSWORD)
+    functionary, _ = write_key(folder, "functionary", ed25519.Ed25519PrivateKey.generate())
+    return {"owner": owner, "owner_pub": owner_pub, "functionary": functionary}
+
+
+def configure_keys(rule_runner: RuleRunner, keys: dict[str, Path], password: str | None = PASSWORD) -> None:
+    configure(
+        rule_runner,
+        "--wasm-attest-owner-key=keys/owner.pem",
+        "--wasm-attest-owner-key-password-env=HELLO_OWNER_PASSWORD",
+        f"--wasm-attest-default-functionary-key={keys['functionary']}",
+        env={"HELLO_OWNER_PASSWORD": password} if password is not None else {},
+    )
+
+
+def test_configured_keys_sign_and_the_owner_key_verifies(rule_runner: RuleRunner, keys: dict[str, Path]) -> None:
+    add_testproject(rule_runner, "hello")
+    configure_keys(rule_runner, keys)
+    built = build_package(rule_runner, HELLO)
+    assert not any("development keys" in line for line in built.artifacts[0].extra_log_lines)
+
+    outputs = package(rule_runner, HELLO)
+    with tempfile.TemporaryDirectory() as bundle:
+        for path, content in outputs.items():
+            Path(bundle, Path(path).name).write_bytes(content)
+        report = verify_attestations(Path(bundle), trusted_owner_keys=[load_public_key(keys["owner_pub"])])
+    assert {passed.item for passed in report.items} >= {"layout", "vendor", "build", "sbom", "package"}
+    assert report.owner_keyids == (load_public_key(keys["owner_pub"]).keyid,)
+
+
+def test_development_keys_are_announced_on_every_package(rule_runner: RuleRunner) -> None:
+    add_testproject(rule_runner, "hello")
+    built = build_package(rule_runner, HELLO)
+    assert any("development keys" in line for line in built.artifacts[0].extra_log_lines)
+
+
+def test_wrong_password_is_a_clear_error_without_secrets(rule_runner: RuleRunner, keys: dict[str, Path]) -> None:
+    add_testproject(rule_runner, "hello")
+    configure_keys(rule_runner, keys, password="not the password")
+    message = package_error(rule_runner, HELLO)
+    assert "owner.pem" in message and "HELLO_OWNER_PASSWORD" in message
+    assert "not the password" not in message and PASSWORD not in message
+    assert "PRIVATE KEY" not in message
+
+
+def test_unset_password_variable_is_a_clear_error(rule_runner: RuleRunner, keys: dict[str, Path]) -> None:
+    add_testproject(rule_runner, "hello")
+    configure_keys(rule_runner, keys, password=None)
+    message = package_error(rule_runner, HELLO)
+    assert "HELLO_OWNER_PASSWORD" in message
+
+
+def test_missing_key_file_is_a_clear_error(rule_runner: RuleRunner) -> None:
+    add_testproject(rule_runner, "hello")
+    configure(
+        rule_runner,
+        "--wasm-attest-owner-key=keys/absent.pem",
+        "--wasm-attest-default-functionary-key=keys/absent.pem",
+    )
+    message = package_error(rule_runner, HELLO)
+    assert "keys/absent.pem" in message
+
+
+def test_functionary_keys_without_an_owner_key_are_rejected(rule_runner: RuleRunner, keys: dict[str, Path]) -> None:
+    add_testproject(rule_runner, "hello")
+    configure(rule_runner, f"--wasm-attest-default-functionary-key={keys['functionary']}")
+    assert "no `owner_key`" in package_error(rule_runner, HELLO)
