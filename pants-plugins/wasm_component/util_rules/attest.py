@@ -46,7 +46,7 @@ from wasm_component.util_rules.cargo_metadata import CargoMetadata, CargoMetadat
 from wasm_component.util_rules.cargo_project import CargoProject
 from wasm_component.util_rules.signing_keys import load_signers, password_variables
 from wasm_component.util_rules.source_revision import SourceRevision
-from wasm_component.util_rules.step_record import StepRecord, file_hashes
+from wasm_component.util_rules.step_record import file_hashes
 from wasm_component.util_rules.toolchain import RustToolchain
 
 
@@ -108,8 +108,8 @@ async def attest_component(
     delivered = file_hashes(await Get(DigestEntries, Digest, deliverables))
     environment = FrozenDict({"target": str(project.address), "toolchain": toolchain.identity.splitlines()[0]})
     evidence = {
-        VENDOR: _evidence(component.vendored.record, environment),
-        BUILD: _evidence(component.record, environment),
+        VENDOR: component.vendored.record.evidence(environment),
+        BUILD: component.record.evidence(environment),
         SBOM: StepEvidence(
             command=("wasm-attest", "sbom", "--target", WASM_TARGET),
             materials={name: delivered[name] for name in (files.component, LOCKFILE)},
@@ -147,18 +147,6 @@ async def attest_component(
 def timestamp_now() -> datetime:
     """The layout's expiry counts from signing time: it is policy, not a build output."""
     return datetime.now(timezone.utc).replace(microsecond=0)
-
-
-def _evidence(record: StepRecord, environment: FrozenDict[str, str]) -> StepEvidence:
-    return StepEvidence(
-        command=record.command,
-        materials=record.materials,
-        products=record.products,
-        return_value=record.return_value,
-        stdout_sha256=record.stdout_sha256,
-        stderr_sha256=record.stderr_sha256,
-        environment=environment,
-    )
 
 
 def _provenance(

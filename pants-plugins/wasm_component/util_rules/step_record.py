@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import Mapping
 
 from pants.engine.fs import DigestEntries, FileEntry
 from pants.engine.process import FallibleProcessResult
 from pants.util.frozendict import FrozenDict
+
+from wasm_attest.component_pipeline import StepEvidence
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,18 @@ class StepRecord:
             return_value=result.exit_code,
             stdout_sha256=result.stdout_digest.fingerprint,
             stderr_sha256=result.stderr_digest.fingerprint,
+        )
+
+    def evidence(self, environment: Mapping[str, str]) -> StepEvidence:
+        """This record as the core library's evidence for the step's link."""
+        return StepEvidence(
+            command=self.command,
+            materials=self.materials,
+            products=self.products,
+            return_value=self.return_value,
+            stdout_sha256=self.stdout_sha256,
+            stderr_sha256=self.stderr_sha256,
+            environment=environment,
         )
 
 

@@ -182,12 +182,3 @@ def source_tree_digest(sources: Mapping[str, str]) -> str:
     listing = "".join(f"{digest}  {path}\n" for path, digest in sorted(sources.items()))
     return hashlib.sha256(listing.encode()).hexdigest()
 
-
-def final_product_hashes(evidence: Mapping[str, StepEvidence], files: ComponentFiles) -> dict[str, str]:
-    """The sha256 of each delivered file as the steps recorded it (lockfile from vendor's materials)."""
-    return {
-        files.component: evidence[BUILD].products[files.component],
-        LOCKFILE: evidence[VENDOR].materials[LOCKFILE],
-        files.sbom: evidence[SBOM].products[files.sbom],
-    }
-
