@@ -8,7 +8,6 @@ folder of the target, ready to be verified and written to `dist/`.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -28,20 +27,20 @@ from pants.util.frozendict import FrozenDict
 
 from wasm_attest.component_pipeline import (
     BUILD,
-    LOCKFILE,
-    PACKAGE,
-    SBOM,
     VENDOR,
+    WASM_TARGET,
+    BuildParameters,
     ComponentFiles,
-    StepEvidence,
     attestation_files,
-    source_tree_digest,
+    component_provenance,
+    delivery_evidence,
+    source_descriptor,
+    toolchain_descriptor,
 )
 from wasm_attest.keys import public_key_pem
-from wasm_attest.provenance import WASM_COMPONENT_BUILD_TYPE, Provenance, ResourceDescriptor
-from wasm_attest.sbom import Sbom, SbomInputs, build_sbom
+from wasm_attest.sbom import SbomInputs, build_sbom
 from wasm_component.subsystems.attestation import AttestationSubsystem
-from wasm_component.util_rules.build import WASM_TARGET, BuiltComponent
+from wasm_component.util_rules.build import BuiltComponent
 from wasm_component.util_rules.cargo_metadata import CargoMetadata, CargoMetadataRequest
 from wasm_component.util_rules.cargo_project import CargoProject
 from wasm_component.util_rules.signing_keys import load_signers, password_variables
@@ -110,21 +109,32 @@ async def attest_component(
     evidence = {
         VENDOR: component.vendored.record.evidence(environment),
         BUILD: component.record.evidence(environment),
-        SBOM: StepEvidence(
-            command=("wasm-attest", "sbom", "--target", WASM_TARGET),
-            materials={name: delivered[name] for name in (files.component, LOCKFILE)},
-            products={files.sbom: delivered[files.sbom]},
-            environment=environment,
-        ),
-        PACKAGE: StepEvidence(
-            command=("pants", "package", str(project.address)),
-            materials=delivered,
-            products=delivered,
-            environment=environment,
-        ),
+        **delivery_evidence(files, delivered, str(project.address), environment),
     }
     loaded = load_signers(options, env)
-    provenance = _provenance(project, component, sbom, toolchain, revision, delivered[LOCKFILE], timestamp, options)
+    sources = {
+        path: digest
+        for path, digest in component.record.materials.items()
+        if not path.startswith(("vendor/", "toolchain/"))
+    }
+    provenance = component_provenance(
+        files=files,
+        parameters=BuildParameters(
+            target=str(project.address),
+            package=project.package,
+            bin=project.bin,
+            features=project.features,
+            no_default_features=project.no_default_features,
+            profile=project.profile,
+        ),
+        sbom=sbom,
+        delivered=delivered,
+        lockfile_uri=project.lockfile_path,
+        source=source_descriptor(revision.commit, sources),
+        toolchain=toolchain_descriptor(toolchain.rustc_release, toolchain.archive_sha256, toolchain.identity),
+        builder_id=options.builder_id,
+        timestamp=timestamp,
+    )
     attestations = attestation_files(
         files,
         evidence,
@@ -147,67 +157,6 @@ async def attest_component(
 def timestamp_now() -> datetime:
     """The layout's expiry counts from signing time: it is policy, not a build output."""
     return datetime.now(timezone.utc).replace(microsecond=0)
-
-
-def _provenance(
-    project: CargoProject,
-    component: BuiltComponent,
-    sbom: Sbom,
-    toolchain: RustToolchain,
-    revision: SourceRevision,
-    lockfile_sha256: str,
-    timestamp: datetime,
-    options: AttestationSubsystem,
-) -> Provenance:
-    if revision.commit:
-        source = ResourceDescriptor(uri="git+source-tree", digest={"gitCommit": revision.commit}, name="source")
-    else:
-        sources = {
-            path: digest
-            for path, digest in component.record.materials.items()
-            if not path.startswith(("vendor/", "toolchain/"))
-        }
-        source = ResourceDescriptor(uri="source-tree", digest={"sha256": source_tree_digest(sources)}, name="source")
-    crates = [
-        ResourceDescriptor(uri=crate.purl, digest={"sha256": crate.sha256}, name=crate.name)
-        for crate in (*sbom.linked, *sbom.build_only)
-        if crate.purl and crate.sha256
-    ]
-    if toolchain.archive_sha256:
-        toolchain_descriptor = ResourceDescriptor(
-            uri=f"wasm-toolchain:rust-{toolchain.rustc_release}-{WASM_TARGET}",
-            digest={"sha256": toolchain.archive_sha256},
-            name="toolchain",
-        )
-    else:
-        # A local rustup toolchain is identified, not pinned: record the digest of its identity.
-        toolchain_descriptor = ResourceDescriptor(
-            uri=f"rustup-toolchain:rust-{toolchain.rustc_release}",
-            digest={"sha256": hashlib.sha256(toolchain.identity.encode()).hexdigest()},
-            name="toolchain",
-        )
-    return Provenance(
-        subject_name=component.filename,
-        subject_sha256=component.sha256,
-        build_type=WASM_COMPONENT_BUILD_TYPE,
-        external_parameters={
-            "target": str(project.address),
-            "package": project.package,
-            "bin": project.bin,
-            "features": list(project.features),
-            "noDefaultFeatures": project.no_default_features,
-            "profile": project.profile,
-        },
-        resolved_dependencies=[
-            source,
-            ResourceDescriptor(uri=f"{project.lockfile_path}", digest={"sha256": lockfile_sha256}, name="Cargo.lock"),
-            toolchain_descriptor,
-            *crates,
-        ],
-        builder_id=options.builder_id,
-        started_on=timestamp,
-        finished_on=timestamp,
-    )
 
 
 def rules():

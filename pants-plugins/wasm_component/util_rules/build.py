@@ -25,6 +25,7 @@ from pants.engine.fs import (
 from pants.engine.process import FallibleProcessResult, Process
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
 
+from wasm_attest.component_pipeline import WASM_TARGET
 from wasm_attest.wasm_binary import describe_wasm_header, is_component
 from wasm_component.util_rules.cargo_process import CargoProcess, cargo_diagnostics
 from wasm_component.util_rules.cargo_project import CargoProject, WasmComponentTargetError
@@ -32,7 +33,6 @@ from wasm_component.util_rules.step_record import StepRecord, file_hashes, merge
 from wasm_component.util_rules.toolchain import RustToolchain
 from wasm_component.util_rules.vendor import VENDOR_DIR, VendoredCrates, VendorRequest
 
-WASM_TARGET = "wasm32-wasip2"
 
 
 class ComponentBuildError(WasmComponentTargetError):

@@ -12,7 +12,7 @@ from pants.engine.fs import CreateDigest, Digest, Directory, MergeDigests
 from pants.engine.process import Process, ProcessResult
 from pants.engine.rules import Get, collect_rules, rule
 
-from wasm_component.util_rules.build import WASM_TARGET
+from wasm_attest.component_pipeline import WASM_TARGET
 from wasm_component.util_rules.cargo_process import CargoProcess
 from wasm_component.util_rules.cargo_project import CargoProject
 from wasm_component.util_rules.vendor import VENDOR_DIR, VendoredCrates

@@ -17,7 +17,14 @@ from typing import Mapping
 from wasm_attest.keys import SigningKey
 from wasm_attest.layout import ArtifactMatch, StepPlan, derive_layout, layout_files
 from wasm_attest.links import build_link, sign_link
-from wasm_attest.provenance import Provenance, provenance_file_name, sign_provenance
+from wasm_attest.provenance import (
+    WASM_COMPONENT_BUILD_TYPE,
+    Provenance,
+    ResourceDescriptor,
+    provenance_file_name,
+    sign_provenance,
+)
+from wasm_attest.sbom import Sbom
 
 VENDOR = "vendor"
 BUILD = "build"
@@ -25,6 +32,7 @@ SBOM = "sbom"
 PACKAGE = "package"
 STEPS = (VENDOR, BUILD, SBOM, PACKAGE)
 
+WASM_TARGET = "wasm32-wasip2"
 LOCKFILE = "Cargo.lock"
 VENDOR_PATTERN = "vendor/*"
 REGISTRY_PATTERN = "registry/*"
@@ -69,6 +77,18 @@ class StepEvidence:
     stdout_sha256: str | None = None
     stderr_sha256: str | None = None
     environment: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BuildParameters:
+    """What the build was asked for: the provenance's externalParameters."""
+
+    target: str
+    package: str
+    bin: str
+    features: tuple[str, ...]
+    no_default_features: bool
+    profile: str
 
 
 @dataclass(frozen=True)
@@ -182,3 +202,96 @@ def source_tree_digest(sources: Mapping[str, str]) -> str:
     listing = "".join(f"{digest}  {path}\n" for path, digest in sorted(sources.items()))
     return hashlib.sha256(listing.encode()).hexdigest()
 
+
+
+def delivery_evidence(
+    files: ComponentFiles, delivered: Mapping[str, str], target: str, environment: Mapping[str, str]
+) -> dict[str, StepEvidence]:
+    """The evidence of the in-process steps: sbom (component + lockfile -> SBOM) and package (the delivered files).
+
+    `delivered` maps each of `files.final_products` to its sha256.
+    """
+    return {
+        SBOM: StepEvidence(
+            command=("wasm-attest", "sbom", "--target", WASM_TARGET),
+            materials={name: delivered[name] for name in (files.component, LOCKFILE)},
+            products={files.sbom: delivered[files.sbom]},
+            environment=environment,
+        ),
+        PACKAGE: StepEvidence(
+            command=("pants", "package", target),
+            materials=dict(delivered),
+            products=dict(delivered),
+            environment=environment,
+        ),
+    }
+
+
+def source_descriptor(commit: str | None, sources: Mapping[str, str]) -> ResourceDescriptor:
+    """The source tree as provenance names it: its git commit, or the digest of its files outside git."""
+    if commit:
+        return ResourceDescriptor(uri="git+source-tree", digest={"gitCommit": commit}, name="source")
+    return ResourceDescriptor(uri="source-tree", digest={"sha256": source_tree_digest(sources)}, name="source")
+
+
+def toolchain_descriptor(rustc_release: str, archive_sha256: str | None, identity: str) -> ResourceDescriptor:
+    """The toolchain as provenance names it: the pinned archive, or a local toolchain's identity.
+
+    A local rustup toolchain is identified, not pinned, so the digest recorded
+    is that of its identity (`rustc -vV` and `cargo -V`).
+    """
+    if archive_sha256:
+        return ResourceDescriptor(
+            uri=f"wasm-toolchain:rust-{rustc_release}-{WASM_TARGET}", digest={"sha256": archive_sha256}, name="toolchain"
+        )
+    return ResourceDescriptor(
+        uri=f"rustup-toolchain:rust-{rustc_release}",
+        digest={"sha256": hashlib.sha256(identity.encode()).hexdigest()},
+        name="toolchain",
+    )
+
+
+def component_provenance(
+    *,
+    files: ComponentFiles,
+    parameters: BuildParameters,
+    sbom: Sbom,
+    delivered: Mapping[str, str],
+    lockfile_uri: str,
+    source: ResourceDescriptor,
+    toolchain: ResourceDescriptor,
+    builder_id: str,
+    timestamp: datetime,
+) -> Provenance:
+    """SLSA provenance of the component: its subject, what was asked, and every input resolved.
+
+    resolvedDependencies are the source tree, Cargo.lock, the toolchain and
+    every crate the SBOM lists with a purl and a real SHA-256.
+    """
+    crates = [
+        ResourceDescriptor(uri=crate.purl, digest={"sha256": crate.sha256}, name=crate.name)
+        for crate in (*sbom.linked, *sbom.build_only)
+        if crate.purl and crate.sha256
+    ]
+    return Provenance(
+        subject_name=files.component,
+        subject_sha256=delivered[files.component],
+        build_type=WASM_COMPONENT_BUILD_TYPE,
+        external_parameters={
+            "target": parameters.target,
+            "package": parameters.package,
+            "bin": parameters.bin,
+            "features": list(parameters.features),
+            "noDefaultFeatures": parameters.no_default_features,
+            "profile": parameters.profile,
+        },
+        resolved_dependencies=[
+            source,
+            ResourceDescriptor(uri=lockfile_uri, digest={"sha256": delivered[LOCKFILE]}, name=LOCKFILE),
+            toolchain,
+            *crates,
+        ],
+        builder_id=builder_id,
+        started_on=timestamp,
+        finished_on=timestamp,
+    )
