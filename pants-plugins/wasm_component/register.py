@@ -1,6 +1,6 @@
 """The wasm_component Pants backend: build Rust crates into attested wasm32-wasip2 components."""
 
-from wasm_component.goals import package, run
+from wasm_component.goals import package, run, verify_layout
 from wasm_component.subsystems.registry import CargoRegistrySubsystem
 from wasm_component.target_types import WasmComponentTarget
 from wasm_component.util_rules import (
@@ -28,6 +28,7 @@ def rules():
         *vendor.rules(),
         *package.rules(),
         *run.rules(),
+        *verify_layout.rules(),
     ]
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pants.option.option_types import DictOption, IntOption, StrOption
+from pants.option.option_types import DictOption, IntOption, StrListOption, StrOption
 from pants.option.subsystem import Subsystem
 from pants.util.strutil import softwrap
 
@@ -56,6 +56,17 @@ class AttestationSubsystem(Subsystem):
             """
         ),
         advanced=True,
+    )
+    trusted_owner_keys = StrListOption(
+        default=[],
+        help=softwrap(
+            """
+            Public keys (PEM) of the layout owner that `verify-layout` trusts. The trust root
+            comes from here (or `--verify-layout-owner-key`), never from the folder being
+            verified. When empty, the public half of `owner_key` (or of the development owner
+            key) is trusted.
+            """
+        ),
     )
     layout_expiry_days = IntOption(
         default=365,

@@ -53,7 +53,7 @@ def load_signers(options: AttestationSubsystem, env: EnvironmentVars) -> LoadedS
             f"[wasm-attest].functionary_keys names unknown steps {unknown}; the steps are {list(STEPS)}."
         )
     owner = load_signing_key(
-        _key_path(options.owner_key), password_env_var=options.owner_key_password_env, environ=env
+        key_path(options.owner_key), password_env_var=options.owner_key_password_env, environ=env
     )
     functionaries = {}
     for step in STEPS:
@@ -64,12 +64,12 @@ def load_signers(options: AttestationSubsystem, env: EnvironmentVars) -> LoadedS
                 "`default_functionary_key`."
             )
         functionaries[step] = load_signing_key(
-            _key_path(path), password_env_var=options.functionary_key_password_env, environ=env
+            key_path(path), password_env_var=options.functionary_key_password_env, environ=env
         )
     return LoadedSigners(Signers(owner, functionaries), None)
 
 
-def _key_path(configured: str) -> Path:
+def key_path(configured: str) -> Path:
     """Key paths in pants.toml are relative to the build root, or absolute (`~` allowed)."""
     path = Path(os.path.expanduser(configured))
     return path if path.is_absolute() else Path(BuildRoot().path, path)

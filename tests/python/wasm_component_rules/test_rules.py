@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import add_registry_crates, add_testproject, package, package_error
+from wasm_component_rules.rule_runner_support import add_registry_crates, add_testproject, package, package_error
 from pants.engine.addresses import Address
 from pants.testutil.rule_runner import RuleRunner
 

@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from conftest import add_testproject, build_package, configure, package, package_error
+from wasm_component_rules.rule_runner_support import add_testproject, build_package, configure, package, package_error
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from pants.engine.addresses import Address

@@ -1,4 +1,4 @@
-"""Shared fixtures of the rule tests: a RuleRunner with the wasm_component rules, the real toolchain and crates."""
+"""Helpers of the rule tests: options for the real toolchain and crates, copying testprojects in, packaging."""
 
 from __future__ import annotations
 
@@ -8,37 +8,15 @@ from pathlib import Path
 
 import pytest
 from pants.core.goals.package import BuiltPackage
-from pants.core.util_rules import archive, distdir, external_tool, source_files, system_binaries
 from pants.engine.addresses import Address
-from pants.engine.fs import Digest, DigestContents
+from pants.engine.fs import DigestContents
 from pants.engine.internals.scheduler import ExecutionError
-from pants.engine.rules import QueryRule
 from pants.testutil.rule_runner import RuleRunner
 
-from wasm_component import register
 from wasm_component.goals.package import WasmComponentFieldSet
 
 REGISTRY = Path(os.environ["WASM_ATTEST_BUILDROOT"], "build-support", "registry", "crates")
 TOOLCHAIN_URL = f"file://{os.environ['WASM_ATTEST_CACHE']}/toolchain/wasm32-wasip2-rust-{{version}}.tar.gz"
-
-
-@pytest.fixture
-def rule_runner() -> RuleRunner:
-    runner = RuleRunner(
-        rules=[
-            *register.rules(),
-            *archive.rules(),
-            *distdir.rules(),
-            *external_tool.rules(),
-            *source_files.rules(),
-            *system_binaries.rules(),
-            QueryRule(BuiltPackage, [WasmComponentFieldSet]),
-            QueryRule(DigestContents, [Digest]),
-        ],
-        target_types=register.target_types(),
-    )
-    configure(runner)
-    return runner
 
 
 def configure(runner: RuleRunner, *options: str, env: dict[str, str] | None = None) -> None:

@@ -1,0 +1,138 @@
+"""`pants verify-layout`: re-verify the attested output of `wasm_component` targets, offline.
+
+A release job runs this over what a build produced, possibly on another
+machine (`--from-dir`). It trusts only owner keys from configuration or the
+command line, never keys in the folder being verified, and exits 0 when
+everything verifies, 1 when something does not, 2 for configuration errors.
+"""
+
+from __future__ import annotations
+
+import json
+from enum import Enum
+from pathlib import Path
+
+from pants.base.build_root import BuildRoot
+from pants.core.util_rules.distdir import DistDir
+from pants.engine.console import Console
+from pants.engine.env_vars import EnvironmentVars, EnvironmentVarsRequest
+from pants.engine.goal import Goal, GoalSubsystem
+from pants.engine.rules import Get, collect_rules, goal_rule
+from pants.engine.target import Targets
+from pants.option.option_types import EnumOption, StrListOption, StrOption
+from pants.util.strutil import softwrap
+
+from wasm_attest.errors import WasmAttestError
+from wasm_attest.keys import PublicKeyLike, load_public_key
+from wasm_attest.verification import VerificationError, verify_attestations
+from wasm_component.subsystems.attestation import AttestationSubsystem
+from wasm_component.target_types import WasmComponentOutputPathField, WasmComponentSourcesField
+from wasm_component.util_rules.signing_keys import key_path, load_signers, password_variables
+
+EXIT_VERIFIED, EXIT_FAILED, EXIT_CONFIGURATION = 0, 1, 2
+
+
+class ReportFormat(Enum):
+    TEXT = "text"
+    JSON = "json"
+
+
+class VerifyLayoutSubsystem(GoalSubsystem):
+    name = "verify-layout"
+    help = "Verify the attested output (layout, links, files, SBOM, provenance) of wasm_component targets."
+
+    from_dir = StrOption(
+        default=None,
+        help=softwrap(
+            """
+            Verify the bundles under this folder (e.g. one downloaded from CI) instead of
+            `dist/`: each target's bundle is expected at its `output_path` below it.
+            """
+        ),
+    )
+    owner_key = StrListOption(
+        default=[],
+        help="Public key(s) of the layout owner to trust; overrides `[wasm-attest].trusted_owner_keys`.",
+    )
+    format = EnumOption(default=ReportFormat.TEXT, help="`text` for people, `json` for machines.")
+
+
+class VerifyLayout(Goal):
+    subsystem_cls = VerifyLayoutSubsystem
+    environment_behavior = Goal.EnvironmentBehavior.LOCAL_ONLY
+
+
+@goal_rule
+async def verify_layout(
+    console: Console,
+    goal: VerifyLayoutSubsystem,
+    options: AttestationSubsystem,
+    targets: Targets,
+    distdir: DistDir,
+) -> VerifyLayout:
+    components = [target for target in targets if target.has_field(WasmComponentSourcesField)]
+    env = await Get(EnvironmentVars, EnvironmentVarsRequest(password_variables(options)))
+    try:
+        trusted = _trusted_owner_keys(goal, options, env)
+    except WasmAttestError as error:
+        console.print_stderr(f"verify-layout: {error}")
+        return VerifyLayout(exit_code=EXIT_CONFIGURATION)
+    if not components:
+        console.print_stderr("verify-layout: no wasm_component targets given, e.g. `pants verify-layout ::`.")
+        return VerifyLayout(exit_code=EXIT_CONFIGURATION)
+    root = Path(BuildRoot().path, goal.from_dir or distdir.relpath)
+    results = [
+        _verify_one(
+            str(target.address), root / target[WasmComponentOutputPathField].value_or_default(file_ending=None), trusted
+        )
+        for target in components
+    ]
+    verified = all(result["verified"] for result in results)
+    if goal.format == ReportFormat.JSON:
+        console.print_stdout(json.dumps({"verified": verified, "targets": results}, indent=2))
+    else:
+        for result in results:
+            if result["verified"]:
+                console.print_stdout(result["report"])
+            else:
+                console.print_stdout(f"{result['target']}: FAILED\n  {result['error']['message']}")
+    return VerifyLayout(exit_code=EXIT_VERIFIED if verified else EXIT_FAILED)
+
+
+def _verify_one(address: str, folder: Path, trusted: tuple[PublicKeyLike, ...]) -> dict:
+    """Verifies one target's bundle; the result is the JSON record, with a text report for people."""
+    if not folder.is_dir():
+        error = {
+            "step": None,
+            "artifact": str(folder),
+            "check": "bundle exists",
+            "message": f"{folder} does not exist: run `pants package {address}` first, or pass --from-dir.",
+        }
+        return {"target": address, "folder": str(folder), "verified": False, "error": error}
+    try:
+        report = verify_attestations(folder, trusted_owner_keys=trusted)
+    except VerificationError as failure:
+        error = {"step": failure.step, "artifact": failure.artifact, "check": failure.check, "message": str(failure)}
+        return {"target": address, "folder": str(folder), "verified": False, "error": error}
+    steps = [{"step": passed.item, "checks": list(passed.checks)} for passed in report.items]
+    return {
+        "target": address,
+        "folder": str(folder),
+        "verified": True,
+        "steps": steps,
+        "report": f"{address}: verified\n{report.summary()}",
+    }
+
+
+def _trusted_owner_keys(
+    goal: VerifyLayoutSubsystem, options: AttestationSubsystem, env: EnvironmentVars
+) -> tuple[PublicKeyLike, ...]:
+    """The trust root, from the command line or configuration only, in that order of precedence."""
+    configured = goal.owner_key or options.trusted_owner_keys
+    if configured:
+        return tuple(load_public_key(key_path(path)) for path in configured)
+    return (load_signers(options, env).signers.owner.public_key,)
+
+
+def rules():
+    return collect_rules()
