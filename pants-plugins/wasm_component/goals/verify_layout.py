@@ -24,7 +24,7 @@ from pants.util.strutil import softwrap
 
 from wasm_attest.errors import WasmAttestError
 from wasm_attest.keys import PublicKeyLike, load_public_key
-from wasm_attest.verification import VerificationError, verify_attestations
+from wasm_attest.verification import VerificationError, failure_json, verify_attestations
 from wasm_component.subsystems.attestation import AttestationSubsystem
 from wasm_component.target_types import WasmComponentOutputPathField, WasmComponentSourcesField
 from wasm_component.util_rules.signing_keys import key_path, load_signers, password_variables
@@ -89,39 +89,29 @@ async def verify_layout(
     ]
     verified = all(result["verified"] for result in results)
     if goal.format == ReportFormat.JSON:
-        console.print_stdout(json.dumps({"verified": verified, "targets": results}, indent=2))
+        targets_json = [{key: value for key, value in result.items() if key != "text"} for result in results]
+        console.print_stdout(json.dumps({"verified": verified, "targets": targets_json}, indent=2))
     else:
         for result in results:
-            if result["verified"]:
-                console.print_stdout(result["report"])
-            else:
-                console.print_stdout(f"{result['target']}: FAILED\n  {result['error']['message']}")
+            outcome = "verified" if result["verified"] else "FAILED"
+            console.print_stdout(f"{result['target']}: {outcome}\n{result['text']}")
     return VerifyLayout(exit_code=EXIT_VERIFIED if verified else EXIT_FAILED)
 
 
 def _verify_one(address: str, folder: Path, trusted: tuple[PublicKeyLike, ...]) -> dict:
-    """Verifies one target's bundle; the result is the JSON record, with a text report for people."""
+    """Verifies one target's bundle; the core library's JSON report, with the target and a text account."""
     if not folder.is_dir():
-        error = {
-            "step": None,
-            "artifact": str(folder),
-            "check": "bundle exists",
-            "message": f"{folder} does not exist: run `pants package {address}` first, or pass --from-dir.",
-        }
-        return {"target": address, "folder": str(folder), "verified": False, "error": error}
+        missing = VerificationError(
+            f"{folder} does not exist: run `pants package {address}` first, or pass --from-dir.",
+            artifact=str(folder),
+            check="bundle exists",
+        )
+        return {"target": address, "folder": str(folder), **failure_json(missing), "text": str(missing)}
     try:
         report = verify_attestations(folder, trusted_owner_keys=trusted)
-    except VerificationError as failure:
-        error = {"step": failure.step, "artifact": failure.artifact, "check": failure.check, "message": str(failure)}
-        return {"target": address, "folder": str(folder), "verified": False, "error": error}
-    steps = [{"step": passed.item, "checks": list(passed.checks)} for passed in report.items]
-    return {
-        "target": address,
-        "folder": str(folder),
-        "verified": True,
-        "steps": steps,
-        "report": f"{address}: verified\n{report.summary()}",
-    }
+    except WasmAttestError as failure:
+        return {"target": address, "folder": str(folder), **failure_json(failure), "text": str(failure)}
+    return {"target": address, "folder": str(folder), **report.to_json(), "text": report.summary()}
 
 
 def _trusted_owner_keys(

@@ -17,10 +17,16 @@ hashed). So the layout carries one inspection whose command is the no-op
 `true` and whose material rules require the final products to be on disk and
 MATCH them to the last step's products; our own verification never runs it
 and compares the files itself.
+
+For pre-signed layouts the owner reviews the layout before signing it, so it
+also has an unsigned form (`unsigned_layout_json`): the in-toto layout
+payload as pretty, key-sorted JSON that diffs well, which
+`load_unsigned_layout` reads back strictly before anything signs it.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -29,10 +35,11 @@ from typing import Literal, Mapping, Sequence
 
 from in_toto.models.layout import Inspection, Layout, Step
 from in_toto.models.metadata import Envelope
+from securesystemslib.exceptions import FormatError
 from securesystemslib.signer import Signer
 
 from wasm_attest.errors import WasmAttestError
-from wasm_attest.keys import PublicKeyLike, as_sslib_key, key_dict, public_key_pem
+from wasm_attest.keys import KeyLoadError, PublicKeyLike, as_sslib_key, key_dict, public_key_pem
 
 LAYOUT_FILE_NAME = "root.layout"
 FINAL_PRODUCTS_INSPECTION = "final-products-on-disk"
@@ -185,6 +192,83 @@ def sign_layout(layout: Layout, owner: Signer) -> bytes:
     envelope = Envelope.from_signable(layout)
     envelope.create_signature(owner)
     return json.dumps(envelope.to_dict(), sort_keys=True).encode("utf-8")
+
+
+def unsigned_layout_json(layout: Layout) -> bytes:
+    """The layout as the owner reviews it: the in-toto payload with sorted keys, indented by 2, ending in a newline.
+
+    One field per line, in a stable order, so a change of policy shows as a
+    small diff in review; `load_unsigned_layout` reads it back.
+    """
+    return (json.dumps(_payload_dict(layout), sort_keys=True, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def load_unsigned_layout(data: bytes, *, origin: str = "the layout") -> Layout:
+    """Reads `unsigned_layout_json`'s format back, strictly; `origin` names the file in error messages.
+
+    in-toto's reader silently drops fields it does not know, so a misspelt rule
+    list (`expected_product`) would be signed as no rules at all. What is
+    signed must be what was reviewed: the file must read back to exactly the
+    JSON it holds, and every key must be one wasm-attest can verify.
+    """
+    try:
+        document = json.loads(data)
+    except (ValueError, RecursionError):
+        raise LayoutError(f"{origin} is not JSON (truncated or damaged?); regenerate it with `pants generate-layout`.") from None
+    if isinstance(document, dict) and ("payload" in document or "signed" in document):
+        raise LayoutError(f"{origin} is a signed layout already; give the unsigned layout JSON `pants generate-layout` writes.")
+    if not isinstance(document, dict) or document.get("_type") != "layout":
+        raise LayoutError(f"{origin} is not an in-toto layout: its JSON object must have \"_type\": \"layout\".")
+    missing = sorted(_LAYOUT_FIELDS - set(document))
+    if missing:
+        raise LayoutError(f"{origin} is not a complete in-toto layout: it has no {', '.join(missing)}.")
+    try:
+        layout = Layout.read(copy.deepcopy(document))
+        difference = _first_difference(document, _payload_dict(layout))
+    except (FormatError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as error:
+        raise LayoutError(f"{origin} is not a valid in-toto layout: {error}") from None
+    if difference:
+        raise LayoutError(f"{origin} does not read back as written: {difference}. Fix the field, or regenerate the file.")
+    for keyid, key in layout.keys.items():
+        try:
+            checked = as_sslib_key(key)
+        except KeyLoadError as error:
+            raise LayoutError(f"{origin}: {error}") from None
+        if checked.keyid != keyid:
+            raise LayoutError(f"{origin} lists key {keyid} under that id, but the key says its id is {checked.keyid}.")
+    return layout
+
+
+_LAYOUT_FIELDS = frozenset({"_type", "expires", "inspect", "keys", "readme", "steps"})
+
+
+def _payload_dict(layout: Layout) -> dict:
+    """The layout as the JSON value that gets signed."""
+    return json.loads(layout.signable_bytes)
+
+
+def _first_difference(given: object, expected: object, where: str = "") -> str | None:
+    """Where `given` (the file's JSON) and `expected` (what in-toto made of it) differ first, in words; None if equal."""
+    if isinstance(given, dict) and isinstance(expected, dict):
+        for key in sorted(set(given) | set(expected)):
+            place = f"{where}.{key}" if where else key
+            if key not in expected:
+                return f"{place} is not a field of an in-toto layout"
+            if key not in given:
+                return f"{place} is missing"
+            found = _first_difference(given[key], expected[key], place)
+            if found:
+                return found
+        return None
+    if isinstance(given, list) and isinstance(expected, list) and len(given) == len(expected):
+        for index, (item, normalised) in enumerate(zip(given, expected)):
+            found = _first_difference(item, normalised, f"{where}[{index}]")
+            if found:
+                return found
+        return None
+    if given == expected and type(given) is type(expected):
+        return None
+    return f"{where} reads as {json.dumps(expected)}, not {json.dumps(given)}"
 
 
 def layout_files(layout: Layout, owner: Signer) -> dict[str, bytes]:

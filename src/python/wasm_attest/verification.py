@@ -5,21 +5,29 @@ signatures and thresholds, and every artifact rule go through
 `in_toto.verifylib`'s functions. What this module adds is what in-toto's
 pipeline does not do, or does in a way we must not:
 
-- It does not call `verifylib.in_toto_verify` itself, because that runs the
-  layout's inspection commands, and nothing in our verification runs a command
-  from metadata (DESIGN.md). A copy of the layout without inspections is no way
-  out: its signature would no longer verify. So the same sub-functions are
-  called in the same order, minus inspections and sublayouts (a sublayout makes
-  verifylib recurse into `in_toto_verify`, inspections and all, so it is
-  refused). Each is called on a one-step view of the layout, so a failure is
-  attributed to its step by construction.
+- It does not call `verifylib.in_toto_verify` itself, because that runs every
+  inspection command of the layout, in the current folder, and verification
+  runs a command from metadata only when the caller's allow-list names it
+  (DESIGN.md). A copy of the layout without inspections is no way out: its
+  signature would no longer verify. So the same sub-functions are called in
+  the same order, minus sublayouts (a sublayout makes verifylib recurse into
+  `in_toto_verify`, inspections and all, so it is refused), with the allowed
+  inspections run by `inspections` instead. Each is called on a one-step view
+  of the layout, so a failure is attributed to its step by construction.
 - It checks expiry against a given `now` (verifylib reads the wall clock).
 - It compares the files on disk with the products of the last step's link:
   in-toto sees disk only through inspections, which we do not run.
+- It checks what a wasm component bundle promises beyond in-toto's rules, so a
+  looser layout (a hand-written or pre-signed one) cannot skip it: the
+  `Cargo.lock` in the folder is the one every step that read a `Cargo.lock`
+  recorded, and each SBOM's `metadata.component` SHA-256 is the component's.
 - It checks the SLSA provenance: signed by a functionary the layout authorises
   for the last step (the step that delivers the component; provenance is made
   per build, like links, whereas the owner key signs layouts and may be kept
   offline), and its subject digest equals the file's.
+- It treats the folder as hostile input (`bundle_files`): regular files only,
+  size caps before anything is read, artifact names in links that stay inside
+  the folder, and nothing written to it.
 
 Every failure raises a `VerificationError` subclass whose message names the
 step, the artifact and the check that failed.
@@ -29,12 +37,13 @@ from __future__ import annotations
 
 import ast
 import fnmatch
-import hashlib
+import json
+import shlex
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Collection, Iterable, Mapping, Sequence
 
 import in_toto.rulelib
 import securesystemslib.exceptions
@@ -51,22 +60,49 @@ from in_toto.models.metadata import Envelope as InTotoEnvelope
 from in_toto.models.metadata import Metadata
 from securesystemslib.signer import SSlibKey
 
+from wasm_attest.bundle_files import (
+    ARTIFACT_SIZE_LIMIT,
+    METADATA_SIZE_LIMIT,
+    BundleFileError,
+    is_safe_artifact_name,
+    list_bundle,
+    read_limited,
+    sha256_limited,
+)
+from wasm_attest.component_pipeline import LOCKFILE, ComponentFiles
 from wasm_attest.errors import WasmAttestError
+from wasm_attest.inspections import DEFAULT_INSPECTION_TIMEOUT, InspectionError, run_inspection
 from wasm_attest.keys import KeyLoadError, PublicKeyLike, key_dict
 from wasm_attest.layout import ATTESTATION_FILE_PATTERNS, LAYOUT_FILE_NAME
 from wasm_attest.links import link_file_name
 from wasm_attest.provenance import PROVENANCE_PREDICATE_TYPE, ProvenanceError, read_provenance
 
 _EXPIRES_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
-_METADATA_ERRORS = (ValueError, KeyError, TypeError, InvalidMetadata, securesystemslib.exceptions.FormatError)
+# What parsing untrusted JSON metadata can raise: bad JSON or UTF-8 (ValueError), the wrong shapes
+# (KeyError, TypeError, AttributeError), in-toto's and securesystemslib's format errors, and nesting
+# deep enough to exhaust the stack (RecursionError).
+_METADATA_ERRORS = (
+    ValueError,
+    KeyError,
+    TypeError,
+    AttributeError,
+    RecursionError,
+    InvalidMetadata,
+    securesystemslib.exceptions.FormatError,
+)
+# Files the verification parses, which get the small size cap.
+_PARSED_FILE_PATTERNS = (*ATTESTATION_FILE_PATTERNS, "*.cdx.json")
 
 
 class VerificationError(WasmAttestError):
     """Verification failed. `step`, `artifact` and `check` say where; the message says it too."""
 
     check = "verification"
+    default_step: str | None = None
+    """The report item a failure belongs to when the caller names no step ("layout" for the layout's own checks)."""
 
     def __init__(self, detail: str, *, step: str | None = None, artifact: str | None = None, check: str | None = None):
+        step = step if step is not None else self.default_step
         self.step = step
         self.artifact = artifact
         if check is not None:
@@ -79,16 +115,31 @@ class VerificationError(WasmAttestError):
         super().__init__(f"Verification failed at {', '.join(where) or 'the bundle'} (check: {self.check}): {detail}")
 
 
+class BundleContentError(VerificationError):
+    check = "bundle folder"
+
+
+class ArtifactNameError(VerificationError):
+    check = "artifact names stay inside the bundle"
+
+
 class LayoutFormatError(VerificationError):
     check = "layout format"
+    default_step = "layout"
 
 
 class LayoutSignatureError(VerificationError):
     check = "layout signature by the trusted owner key"
+    default_step = "layout"
 
 
 class LayoutExpiredError(VerificationError):
     check = "layout expiry"
+    default_step = "layout"
+
+
+class LinkFormatError(VerificationError):
+    check = "link format"
 
 
 class MissingLinkError(VerificationError):
@@ -113,6 +164,18 @@ class ArtifactRuleError(VerificationError):
 
 class FinalProductError(VerificationError):
     check = "final product on disk matches the last link"
+
+
+class LockfileMismatchError(VerificationError):
+    check = "Cargo.lock in the folder is the one the steps used"
+
+
+class SbomComponentError(VerificationError):
+    check = "SBOM metadata.component sha256 equals the component"
+
+
+class InspectionFailedError(VerificationError):
+    check = "inspection"
 
 
 class ProvenanceVerificationError(VerificationError):
@@ -155,9 +218,48 @@ class VerificationReport:
         for passed in self.items:
             lines.append(f"  {passed.item}:")
             lines.extend(f"    ok  {check}" for check in passed.checks)
-        lines.extend(f"  not run: inspection '{name}' (verification runs no commands; the files on disk were compared in-process)" for name in self.skipped_inspections)
+        lines.extend(
+            f"  not run: inspection '{name}' (its command is not on the allow-list; the files on disk were compared in-process)"
+            for name in self.skipped_inspections
+        )
         lines.extend(f"  warning: {warning}" for warning in self.warnings)
         return "\n".join(lines)
+
+    def to_json(self) -> dict[str, Any]:
+        """The machine-readable report; `failure_json` gives a failure the same keys."""
+        return {
+            "verified": True,
+            "layout": str(self.layout),
+            "owner_keyids": list(self.owner_keyids),
+            "expires": self.expires,
+            "steps": [{"name": passed.item, "checks": list(passed.checks)} for passed in self.items],
+            "skipped_inspections": list(self.skipped_inspections),
+            "warnings": list(self.warnings),
+            "error": None,
+        }
+
+
+def failure_json(error: WasmAttestError) -> dict[str, Any]:
+    """The machine-readable report of a failure: `VerificationReport.to_json`'s keys, with `error` filled in.
+
+    A `VerificationError` names its step, artifact and check; any other error
+    (a key that cannot be loaded, a bad option) is a configuration problem.
+    """
+    return {
+        "verified": False,
+        "layout": None,
+        "owner_keyids": [],
+        "expires": None,
+        "steps": [],
+        "skipped_inspections": [],
+        "warnings": [],
+        "error": {
+            "step": getattr(error, "step", None),
+            "artifact": getattr(error, "artifact", None),
+            "check": error.check if isinstance(error, VerificationError) else "configuration",
+            "message": str(error),
+        },
+    }
 
 
 def verify_attestations(
@@ -168,6 +270,8 @@ def verify_attestations(
     *,
     require_provenance: bool = True,
     allow_unattested_files: bool = False,
+    allowed_inspections: Collection[Sequence[str]] = (),
+    inspection_timeout: float = DEFAULT_INSPECTION_TIMEOUT,
 ) -> VerificationReport:
     """Verifies the attestation bundle in `folder` against owner keys from configuration.
 
@@ -178,17 +282,20 @@ def verify_attestations(
     neither a final product nor an attestation file fails verification unless
     `allow_unattested_files`: the layout's inspection makes `in-toto-verify`
     reject it too, and a stray file next to attested ones would pass for one.
+    An inspection runs only if its exact argv is in `allowed_inspections`
+    (default: none), for at most `inspection_timeout` seconds; the others are
+    listed in the report as not run. The folder must hold regular files only,
+    within the size caps of `bundle_files`. Nothing is written to `folder`.
     """
     folder = Path(folder)
     layout_path = Path(layout_path) if layout_path is not None else folder / LAYOUT_FILE_NAME
     items: list[PassedChecks] = []
 
     owner_keys = _owner_key_dicts(trusted_owner_keys)
+    bundle = _list_bundle(folder)
     metadata = _load_layout(layout_path)
     layout_checks = _verify_layout_signature(metadata, owner_keys, layout_path)
-    layout = metadata.get_payload()
-    if layout.type_ != "layout":
-        raise LayoutFormatError("the file holds a link, not a layout.", artifact=layout_path.name)
+    layout = _layout_payload(metadata, layout_path)
     layout_checks.append(_verify_expiry(layout.expires, now, layout_path))
     items.append(PassedChecks("layout", tuple(layout_checks)))
     if not layout.steps:
@@ -226,11 +333,21 @@ def verify_attestations(
     on_disk = _verify_final_products(folder, last_step.name, links[last_step.name])
     step_checks[last_step.name].append(f"{len(on_disk)} final product(s) on disk match its link: " + ", ".join(sorted(on_disk)))
     if not allow_unattested_files:
-        _verify_no_unattested_files(folder, last_step.name, on_disk)
+        _verify_no_unattested_files(folder, bundle, last_step.name, on_disk)
         step_checks[last_step.name].append("no other files than the final products and the attestations")
+    for step_name, check in (*_verify_lockfile(layout.steps, links, on_disk), *_verify_sboms(folder, layout.steps, links, on_disk)):
+        step_checks[step_name].append(check)
     items.extend(PassedChecks(step.name, tuple(step_checks[step.name])) for step in layout.steps)
 
-    provenance_files = sorted(folder.glob("*.intoto.jsonl"))
+    skipped_inspections = []
+    allowed = {tuple(command) for command in allowed_inspections}
+    for inspection in layout.inspect:
+        if tuple(inspection.run) in allowed:
+            items.append(_run_inspection(inspection, folder, on_disk, links, inspection_timeout))
+        else:
+            skipped_inspections.append(inspection.name)
+
+    provenance_files = sorted(folder / name for name in bundle if "/" not in name and name.endswith(".intoto.jsonl"))
     if require_provenance and not provenance_files:
         raise ProvenanceVerificationError(
             f"{folder} holds no *.intoto.jsonl provenance; the package step writes one next to the component.",
@@ -246,9 +363,27 @@ def verify_attestations(
         owner_keyids=tuple(owner_keys),
         expires=layout.expires,
         items=tuple(items),
-        skipped_inspections=tuple(inspection.name for inspection in layout.inspect),
+        skipped_inspections=tuple(skipped_inspections),
         warnings=tuple(warnings),
     )
+
+
+def _list_bundle(folder: Path) -> dict[str, int]:
+    """Every file of the folder with its size; refuses an empty or unsafe folder before anything is parsed."""
+    if not folder.is_dir():
+        raise BundleContentError(f"{folder} is not a folder; give the folder `pants package` wrote (dist/<target>/) or the downloaded bundle.")
+    try:
+        bundle = list_bundle(folder, _PARSED_FILE_PATTERNS)
+    except BundleFileError as error:
+        raise BundleContentError(error.detail, artifact=error.artifact, check=error.check) from None
+    except OSError as error:
+        raise BundleContentError(f"{folder} cannot be listed ({error.strerror}); check its permissions.") from None
+    if not bundle:
+        raise BundleContentError(
+            f"{folder} is empty, so there is nothing to verify; the download or the build did not deliver the bundle.",
+            check="bundle present",
+        )
+    return bundle
 
 
 def _owner_key_dicts(trusted_owner_keys: Sequence[PublicKeyLike]) -> dict[str, dict[str, Any]]:
@@ -266,13 +401,29 @@ def _owner_key_dicts(trusted_owner_keys: Sequence[PublicKeyLike]) -> dict[str, d
 
 def _load_layout(layout_path: Path) -> Metadata:
     try:
-        return Metadata.load(str(layout_path))
+        return Metadata.from_dict(json.loads(read_limited(layout_path, METADATA_SIZE_LIMIT, name=layout_path.name)))
+    except BundleFileError as error:
+        raise LayoutFormatError(error.detail, artifact=layout_path.name, check=error.check) from None
     except FileNotFoundError:
         raise LayoutFormatError(f"{layout_path} does not exist; the package step writes it.", artifact=layout_path.name) from None
     except OSError as error:
         raise LayoutFormatError(f"{layout_path} cannot be read ({error.strerror}).", artifact=layout_path.name) from None
     except _METADATA_ERRORS:
-        raise LayoutFormatError(f"{layout_path} is not in-toto layout metadata.", artifact=layout_path.name) from None
+        raise LayoutFormatError(
+            f"{layout_path} is not in-toto layout metadata (truncated or damaged JSON, or another kind of file).",
+            artifact=layout_path.name,
+        ) from None
+
+
+def _layout_payload(metadata: Metadata, layout_path: Path) -> Any:
+    """The signed layout; only read once its signature verified, but a signed payload can still be malformed."""
+    try:
+        layout = metadata.get_payload()
+    except _METADATA_ERRORS:
+        raise LayoutFormatError("the signed payload is not an in-toto layout.", artifact=layout_path.name) from None
+    if layout.type_ != "layout":
+        raise LayoutFormatError("the file holds a link, not a layout.", artifact=layout_path.name)
+    return layout
 
 
 def _verify_layout_signature(metadata: Metadata, owner_keys: dict[str, dict[str, Any]], layout_path: Path) -> list[str]:
@@ -292,7 +443,12 @@ def _verify_expiry(expires: str, now: datetime | None, layout_path: Path) -> str
     moment = now if now is not None else datetime.now(timezone.utc)
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError("`now` must be a timezone-aware datetime")
-    expiry = datetime.strptime(expires, _EXPIRES_FORMAT).replace(tzinfo=timezone.utc)
+    try:
+        expiry = datetime.strptime(expires, _EXPIRES_FORMAT).replace(tzinfo=timezone.utc)
+    except ValueError:
+        raise LayoutFormatError(
+            f"the layout's expiry {expires!r} is not of the form YYYY-MM-DDTHH:MM:SSZ.", artifact=layout_path.name
+        ) from None
     if expiry <= moment:
         raise LayoutExpiredError(
             f"the layout expired on {expires}; have the owner sign a new layout (re-run `pants package`).",
@@ -313,9 +469,18 @@ def _verify_step_links(one_step: Any, step: Any, folder: Path) -> dict[str, Link
         verified = verifylib.verify_link_signature_thresholds(one_step, steps_metadata)[step.name]
     except ThresholdVerificationError as error:
         raise _bad_signature_error(step, steps_metadata[step.name], one_step.keys, str(error)) from None
+    except _METADATA_ERRORS:
+        raise _unreadable_link_error(step, folder) from None
     links = {}
     for keyid, metadata in verified.items():
-        payload = metadata.get_payload()
+        try:
+            payload = metadata.get_payload()
+        except _METADATA_ERRORS:
+            raise LinkFormatError(
+                "its signature verifies, but the signed payload is not an in-toto link.",
+                step=step.name,
+                artifact=link_file_name(step.name, keyid),
+            ) from None
         if payload.type_ != "link":
             raise LayoutFormatError(
                 "the step is delegated to a sublayout; wasm-attest does not verify sublayouts because in-toto "
@@ -329,8 +494,25 @@ def _verify_step_links(one_step: Any, step: Any, folder: Path) -> dict[str, Link
                 step=step.name,
                 artifact=link_file_name(step.name, keyid),
             )
+        _verify_artifact_names(step.name, link_file_name(step.name, keyid), payload)
         links[keyid] = payload
     return links
+
+
+def _verify_artifact_names(step_name: str, file_name: str, link: Link) -> None:
+    """Refuses artifact names that would lead outside the folder, before any of them is looked up on disk.
+
+    (in-toto has checked the rest of the link's shape: string names mapping to hex digests.)
+    """
+    for source_type in ("materials", "products"):
+        for name in sorted(getattr(link, source_type)):
+            if not is_safe_artifact_name(name):
+                raise ArtifactNameError(
+                    f"{file_name} records the {source_type[:-1]} {name!r}; artifact names must be relative paths "
+                    "without '..', '.' or '//', so that none can point outside the folder. Do not use these artifacts.",
+                    step=step_name,
+                    artifact=name,
+                )
 
 
 def _missing_link_error(step: Any, folder: Path, keys: Mapping[str, Any]) -> VerificationError:
@@ -357,10 +539,12 @@ def _unreadable_link_error(step: Any, folder: Path) -> VerificationError:
         path = folder / link_file_name(step.name, keyid)
         if path.exists():
             try:
-                Metadata.load(str(path))
+                Metadata.load(str(path)).get_payload()
             except _METADATA_ERRORS:
-                return LinkSignatureError("the file is not in-toto link metadata (it was damaged or replaced).", step=step.name, artifact=path.name)
-    return LinkSignatureError("a link file is not in-toto link metadata.", step=step.name)
+                return LinkFormatError(
+                    "the file is not in-toto link metadata (truncated, damaged or replaced).", step=step.name, artifact=path.name
+                )
+    return LinkFormatError("a link file of this step is not in-toto link metadata.", step=step.name)
 
 
 def _bad_signature_error(step: Any, loaded: Mapping[str, Metadata], keys: Mapping[str, Any], in_toto_message: str) -> VerificationError:
@@ -445,23 +629,28 @@ def _explain(step_name: str, source_type: str, rules: list[list[str]], artifacts
 
 
 def _verify_final_products(folder: Path, step_name: str, link: Link) -> dict[str, str]:
-    """Hashes the files the last link names and compares; returns {path: sha256} as found on disk."""
+    """Hashes the files the last link names and compares; returns {path: sha256} as found on disk.
+
+    The names were checked by `_verify_artifact_names`, so each stays inside `folder`.
+    """
     found = {}
     for path, digests in sorted(link.products.items()):
-        parts = path.split("/")
-        if path.startswith("/") or "\\" in path or any(part in ("", ".", "..") for part in parts):
-            raise FinalProductError("the link names a product outside the folder.", step=step_name, artifact=path)
         recorded = digests.get("sha256")
         if recorded is None:
             raise FinalProductError("the link records no sha256 for this product.", step=step_name, artifact=path)
-        file = folder.joinpath(*parts)
-        if not file.is_file():
+        file = folder.joinpath(*path.split("/"))
+        try:
+            actual = sha256_limited(file, ARTIFACT_SIZE_LIMIT, name=path)
+        except BundleFileError as error:
+            raise FinalProductError(error.detail, step=step_name, artifact=path, check=error.check) from None
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             raise FinalProductError(
                 f"{file} is missing, but the signed link of step '{step_name}' records it as a product. Re-run `pants package`.",
                 step=step_name,
                 artifact=path,
-            )
-        actual = _sha256_file(file)
+            ) from None
+        except OSError as error:
+            raise FinalProductError(f"{file} cannot be read ({error.strerror}).", step=step_name, artifact=path) from None
         if actual != recorded:
             raise FinalProductError(
                 f"the file on disk has sha256 {actual}, but the signed link of step '{step_name}' records {recorded}. "
@@ -473,9 +662,8 @@ def _verify_final_products(folder: Path, step_name: str, link: Link) -> dict[str
     return found
 
 
-def _verify_no_unattested_files(folder: Path, step_name: str, final_products: Mapping[str, str]) -> None:
-    for file in sorted(path for path in folder.rglob("*") if path.is_file()):
-        relative = file.relative_to(folder).as_posix()
+def _verify_no_unattested_files(folder: Path, bundle: Iterable[str], step_name: str, final_products: Mapping[str, str]) -> None:
+    for relative in sorted(bundle):
         if relative in final_products or any(fnmatch.fnmatch(relative, pattern) for pattern in ATTESTATION_FILE_PATTERNS):
             continue
         raise FinalProductError(
@@ -487,11 +675,156 @@ def _verify_no_unattested_files(folder: Path, step_name: str, final_products: Ma
         )
 
 
+def _verify_lockfile(steps: Sequence[Any], links: Mapping[str, Link], on_disk: Mapping[str, str]) -> list[tuple[str, str]]:
+    """The delivered Cargo.lock must be the one every step that read a Cargo.lock recorded; returns (step, check) pairs.
+
+    The layout's rules chain it already (package MATCHes vendor's material);
+    this holds for any layout, so a looser one cannot deliver a lockfile other
+    than the one the crates were vendored and built with.
+    """
+    last_step = steps[-1].name
+    if LOCKFILE not in on_disk:
+        raise LockfileMismatchError(
+            f"the bundle delivers no {LOCKFILE}, so nothing shows which crates the component was built from; "
+            f"step '{last_step}' must deliver it.",
+            step=last_step,
+            artifact=LOCKFILE,
+            check=f"{LOCKFILE} delivered",
+        )
+    # The step that built the component is named first when several disagree: its lockfile is the one that counts.
+    builder = next((step.name for step in steps if any(path.endswith(".wasm") for path in links[step.name].products)), None)
+    readers = sorted((step.name for step in steps if LOCKFILE in links[step.name].materials), key=lambda name: name != builder)
+    if not readers:
+        raise LockfileMismatchError(
+            f"no step's link records {LOCKFILE} as a material, so nothing attests that the build used the delivered one.",
+            step=last_step,
+            artifact=LOCKFILE,
+        )
+    for step_name in readers:
+        recorded = links[step_name].materials[LOCKFILE].get("sha256")
+        if recorded != on_disk[LOCKFILE]:
+            raise LockfileMismatchError(
+                f"the {LOCKFILE} in the folder has sha256 {on_disk[LOCKFILE]}, but step '{step_name}' recorded that it "
+                f"used {recorded}: the lockfile was replaced after that step. Do not use these artifacts.",
+                step=step_name,
+                artifact=LOCKFILE,
+            )
+    return [(step_name, f"{LOCKFILE} in the folder is the one it used ({on_disk[LOCKFILE]})") for step_name in readers]
+
+
+def _verify_sboms(folder: Path, steps: Sequence[Any], links: Mapping[str, Link], on_disk: Mapping[str, str]) -> list[tuple[str, str]]:
+    """Each delivered component's SBOM (`<stem>.cdx.json`) must describe it; returns (step, check) pairs.
+
+    A failure names the step whose link first records the SBOM as a product:
+    the step that wrote it.
+    """
+    last_step = steps[-1].name
+    components = sorted(path for path in on_disk if path.endswith(".wasm"))
+    if not components:
+        raise SbomComponentError(
+            f"step '{last_step}' delivers no .wasm component, so the bundle attests nothing this tool can check.",
+            step=last_step,
+            check="component delivered",
+        )
+    checks = []
+    for component in components:
+        sbom = ComponentFiles(component).sbom
+        if sbom not in on_disk:
+            raise SbomComponentError(
+                f"step '{last_step}' delivers {component} but not its SBOM {sbom}; every component ships with one.",
+                step=last_step,
+                artifact=sbom,
+                check="SBOM delivered",
+            )
+        writer = next((step.name for step in steps if sbom in links[step.name].products), last_step)
+        claimed = _sbom_component_sha256(folder, sbom, writer)
+        if claimed != on_disk[component]:
+            raise SbomComponentError(
+                f"its metadata.component has sha256 {claimed}, but {component} has {on_disk[component]}: the SBOM "
+                "describes another build of the component. Do not use these artifacts.",
+                step=writer,
+                artifact=sbom,
+            )
+        checks.append((writer, f"{sbom} metadata.component sha256 equals {component}"))
+    return checks
+
+
+def _sbom_component_sha256(folder: Path, sbom: str, step_name: str) -> str | None:
+    """The SHA-256 a CycloneDX JSON SBOM gives for `metadata.component`, or None when it gives none."""
+    try:
+        document = json.loads(read_limited(folder.joinpath(*sbom.split("/")), METADATA_SIZE_LIMIT, name=sbom))
+        if document.get("bomFormat") != "CycloneDX":
+            raise ValueError("not CycloneDX")
+        hashes = document["metadata"]["component"].get("hashes", [])
+        return next((entry["content"] for entry in hashes if entry.get("alg") == "SHA-256"), None)
+    except BundleFileError as error:
+        raise SbomComponentError(error.detail, step=step_name, artifact=sbom, check=error.check) from None
+    except OSError as error:
+        raise SbomComponentError(f"the SBOM cannot be read ({error.strerror}).", step=step_name, artifact=sbom) from None
+    except _METADATA_ERRORS:
+        raise SbomComponentError(
+            "the file is not a CycloneDX JSON SBOM with a metadata.component; rebuild the component.",
+            step=step_name,
+            artifact=sbom,
+        ) from None
+
+
+def _run_inspection(inspection: Any, folder: Path, on_disk: Mapping[str, str], links: dict[str, Link], timeout: float) -> PassedChecks:
+    """Runs an allowed inspection on copies of the final products and checks its rules as in-toto does.
+
+    As in in-toto, a non-zero exit fails verification, and the inspection's
+    link (kept in memory, never written) joins `links` so that later items'
+    rules can refer to it.
+    """
+    command = shlex.join(inspection.run)
+    try:
+        run = run_inspection(inspection.run, {name: folder.joinpath(*name.split("/")) for name in on_disk}, timeout)
+    except InspectionError as error:
+        raise InspectionFailedError(str(error), step=inspection.name, check=error.check) from None
+    except BundleFileError as error:
+        raise InspectionFailedError(error.detail, step=inspection.name, artifact=error.artifact, check=error.check) from None
+    except OSError as error:
+        raise InspectionFailedError(
+            f"the throwaway folder for `{command}` could not be prepared ({error.strerror}); check the space in the "
+            "temporary folder.",
+            step=inspection.name,
+            check="inspection started",
+        ) from None
+    if run.return_value != 0:
+        raise InspectionFailedError(
+            f"`{command}` exited with status {run.return_value}; its output ended with: {run.output_tail.strip() or '(nothing)'}",
+            step=inspection.name,
+            check="inspection exit status",
+        )
+    links[inspection.name] = Link(
+        name=inspection.name,
+        command=list(inspection.run),
+        materials={path: {"sha256": digest} for path, digest in run.materials.items()},
+        products={path: {"sha256": digest} for path, digest in run.products.items()},
+        byproducts={"return-value": run.return_value},
+    )
+    checks = [f"ran `{command}` (allowed) in a throwaway folder holding copies of the {len(on_disk)} final product(s): exit 0"]
+    for source_type, rules in (("materials", inspection.expected_materials), ("products", inspection.expected_products)):
+        _verify_rules(inspection.name, source_type, rules, links)
+        checks.append(f"expected_{source_type}: " + "; ".join(" ".join(rule) for rule in rules))
+    return PassedChecks(inspection.name, tuple(checks))
+
+
 def _verify_provenance(path: Path, layout_keys: Mapping[str, Any], last_step: Any, on_disk: Mapping[str, str]) -> list[str]:
     try:
-        entries = read_provenance(path.read_bytes(), origin=path.name)
-    except (OSError, ProvenanceError) as error:
+        entries = read_provenance(read_limited(path, METADATA_SIZE_LIMIT, name=path.name), origin=path.name)
+    except BundleFileError as error:
+        raise ProvenanceVerificationError(error.detail, step=last_step.name, artifact=path.name, check=error.check) from None
+    except OSError as error:
+        raise ProvenanceVerificationError(f"{path} cannot be read ({error.strerror}).", step=last_step.name, artifact=path.name) from None
+    except ProvenanceError as error:
         raise ProvenanceVerificationError(str(error), step=last_step.name, artifact=path.name) from None
+    except _METADATA_ERRORS:
+        raise ProvenanceVerificationError(
+            "the file is not DSSE envelopes holding in-toto statements (truncated or damaged); rebuild the component.",
+            step=last_step.name,
+            artifact=path.name,
+        ) from None
     keys: list[SSlibKey] = []
     for keyid in last_step.pubkeys:
         if keyid in layout_keys:
@@ -521,7 +854,8 @@ def _verify_provenance(path: Path, layout_keys: Mapping[str, Any], last_step: An
             raise ProvenanceSubjectError("the statement has no subject.", step=last_step.name, artifact=path.name)
         for subject in subjects:
             name = subject.get("name") if isinstance(subject, dict) else None
-            claimed = (subject.get("digest") or {}).get("sha256") if isinstance(subject, dict) else None
+            digest = subject.get("digest") if isinstance(subject, dict) else None
+            claimed = digest.get("sha256") if isinstance(digest, dict) else None
             if name not in on_disk:
                 raise ProvenanceSubjectError(
                     f"its subject {name!r} is not a final product of step '{last_step.name}', so nothing on disk backs it.",
@@ -550,11 +884,3 @@ def _file_signature_keyids(path: Path) -> list[str]:
         return _signature_keyids(Metadata.load(str(path)))
     except (OSError, *_METADATA_ERRORS):
         return []
-
-
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

@@ -32,6 +32,7 @@ TARGETS = {
     "testprojects.workspace/app-one": ("testprojects/workspace", "app-one"),
     "testprojects.workspace/app-two": ("testprojects/workspace", "app-two"),
     "testprojects.exclusions/exclusions": ("testprojects/exclusions", "exclusions"),
+    "testprojects.many-deps/many-deps": ("testprojects/many-deps", "many-deps"),
 }
 STEPS = ("vendor", "build", "sbom", "package")
 

@@ -29,6 +29,10 @@ COMPONENTS = {
         ["alpha"],
         '{"platform":"not unix","build_probe_i128":true,"args":["alpha"]}\n',
     ),
+    "testprojects.many-deps/many-deps/many-deps.wasm": (
+        ["hello", "Grüße, Welt"],
+        (Path(__file__).parent / "expected" / "many-deps.txt").read_text(encoding="utf-8"),
+    ),
 }
 
 

@@ -14,6 +14,7 @@ ADDRESSES = (
     "testprojects/workspace:app-one",
     "testprojects/workspace:app-two",
     "testprojects/exclusions:exclusions",
+    "testprojects/many-deps:many-deps",
 )
 
 

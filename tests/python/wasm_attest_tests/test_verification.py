@@ -1,193 +1,66 @@
 """Verification of a fake four-step pipeline (vendor -> build -> sbom -> package) over real files.
 
-The test plays the Pants plugin: it writes real sources, "vendors", "builds",
-makes an "SBOM", assembles `dist/`, hashes the files as Pants' digests would,
-and signs links, layout and provenance with real keys. Then both our
-verification and the reference `in-toto-verify` judge the result.
+`bundles` plays the Pants plugin and signs links, layout and provenance with
+real keys. Then both our verification and the reference `in-toto-verify`
+judge the result.
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import os
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519
-from cryptography.hazmat.primitives.serialization import BestAvailableEncryption, Encoding, NoEncryption, PrivateFormat
+
+# A sibling helper module that pytest imports by name; Pants cannot infer it, so BUILD names it.
+from wasm_attest_tests.bundles import (
+    EXPIRES,
+    SOURCES,
+    Keys,
+    build_bundle,
+    link_path,
+    make_keys,
+    provenance_for,
+    rewrite_layout,
+    rewrite_link,
+    sha,
+    snapshot,
+)
 from in_toto.models.metadata import Envelope, Metadata
 
-from wasm_attest.keys import SigningKey, load_signing_key, public_key_pem
-from wasm_attest.layout import ArtifactMatch, StepPlan, derive_layout, layout_files, sign_layout
-from wasm_attest.links import build_link, link_file_name, link_payload, sign_link
-from wasm_attest.provenance import (
-    WASM_COMPONENT_BUILD_TYPE,
-    Provenance,
-    ResourceDescriptor,
-    datetime_from_source_date_epoch,
-    sign_provenance,
-)
+from wasm_attest.keys import public_key_pem
+from wasm_attest.layout import sign_layout
+from wasm_attest.links import link_file_name, link_payload, sign_link
+from wasm_attest.provenance import sign_provenance
 from wasm_attest.verification import (
     ArtifactRuleError,
     FinalProductError,
+    InspectionFailedError,
     LayoutExpiredError,
     LayoutSignatureError,
     LinkSignatureError,
+    LockfileMismatchError,
     MissingLinkError,
     ProvenanceSignatureError,
     ProvenanceSubjectError,
+    SbomComponentError,
     UnauthorizedLinkError,
     VerificationError,
+    failure_json,
     verify_attestations,
 )
-
-EXPIRES = datetime(2099, 1, 1, tzinfo=timezone.utc)
-SOURCE_DATE_EPOCH = "1700000000"
-OWNER_PASSWORD_VAR = "WASM_ATTEST_TEST_OWNER_PASSWORD"
-SOURCES = {
-    "Cargo.toml": b'[package]\nname = "app"\nversion = "0.1.0"\n\n[dependencies]\nserde = "1"\n',
-    "Cargo.lock": b'version = 4\n\n[[package]]\nname = "serde"\nversion = "1.0.152"\n',
-    "src/lib.rs": b"pub fn add(a: u32, b: u32) -> u32 { a + b }\n",
-}
-CRATE = {
-    "vendor/serde-1.0.152/src/lib.rs": b"//! serde\n",
-    "vendor/serde-1.0.152/.cargo-checksum.json": b'{"files":{},"package":"bb7d"}',
-}
-
-
-@dataclass(frozen=True)
-class Keys:
-    owner: SigningKey
-    functionary: SigningKey
-    intruder: SigningKey
 
 
 @pytest.fixture(scope="module")
 def keys(tmp_path_factory: pytest.TempPathFactory) -> Keys:
-    folder = tmp_path_factory.mktemp("keys")
-    password = "owner-password-for-tests"
-    owner_pem = ec.generate_private_key(ec.SECP256R1()).private_bytes(
-        Encoding.PEM, PrivateFormat.PKCS8, BestAvailableEncryption(password.encode())
-    )
-    (folder / "owner.pem").write_bytes(owner_pem)
-    for name in ("functionary", "intruder"):
-        pem = ed25519.Ed25519PrivateKey.generate().private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
-        (folder / f"{name}.pem").write_bytes(pem)
-    return Keys(
-        owner=load_signing_key(folder / "owner.pem", password_env_var=OWNER_PASSWORD_VAR, environ={OWNER_PASSWORD_VAR: password}),
-        functionary=load_signing_key(folder / "functionary.pem"),
-        intruder=load_signing_key(folder / "intruder.pem"),
-    )
-
-
-def sha(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def digests(root: Path, paths) -> dict[str, str]:
-    """What Pants' digests hold for these files (the plugin never re-hashes; the test has no Pants)."""
-    return {path: sha((root / path).read_bytes()) for path in paths}
-
-
-def write_files(root: Path, files: dict) -> None:
-    for path, content in files.items():
-        (root / path).parent.mkdir(parents=True, exist_ok=True)
-        (root / path).write_bytes(content)
-
-
-def step_plans(functionary: SigningKey) -> list[StepPlan]:
-    keys = (functionary.public_key,)
-    from_vendor = (ArtifactMatch("Cargo.toml", "vendor", "materials"), ArtifactMatch("Cargo.lock", "vendor", "materials"))
-    final = (ArtifactMatch("app.wasm", "build"), ArtifactMatch("app.cdx.json", "sbom"), ArtifactMatch("Cargo.lock", "vendor", "materials"))
-    return [
-        StepPlan("vendor", ("cargo", "vendor", "--locked"), keys, source_inputs=("Cargo.toml", "Cargo.lock"), creates=("vendor/*",)),
-        StepPlan(
-            "build",
-            ("cargo", "build", "--release", "--locked", "--offline", "--target", "wasm32-wasip2"),
-            keys,
-            consumes=(ArtifactMatch("vendor/*", "vendor"),) + from_vendor,
-            source_inputs=("src/*",),
-            creates=("app.wasm",),
-        ),
-        StepPlan(
-            "sbom",
-            ("wasm-attest", "sbom"),
-            keys,
-            consumes=(ArtifactMatch("Cargo.lock", "vendor", "materials"), ArtifactMatch("app.wasm", "build")),
-            creates=("app.cdx.json",),
-        ),
-        StepPlan("package", ("wasm-attest", "package"), keys, consumes=final, passes_through=final),
-    ]
-
-
-def build_bundle(root: Path, keys: Keys, *, expires: datetime = EXPIRES) -> Path:
-    """Runs the fake pipeline in `root` and returns `root/dist` with the component and its attestations."""
-    work = root / "work"
-    write_files(work, SOURCES)
-    signed = []
-
-    write_files(work, CRATE)  # "cargo vendor"
-    vendor_materials = digests(work, ["Cargo.toml", "Cargo.lock"])
-    signed.append(build_link(step="vendor", command=["cargo", "vendor", "--locked"], materials=vendor_materials, products=digests(work, CRATE)))
-
-    build_inputs = sorted(SOURCES) + sorted(CRATE)
-    wasm = b"\0asm\x0d\x00\x01\x00" + hashlib.sha256(b"".join((work / path).read_bytes() for path in build_inputs)).digest()
-    write_files(work, {"app.wasm": wasm})  # "cargo build"
-    signed.append(
-        build_link(
-            step="build",
-            command=["cargo", "build", "--release", "--locked", "--offline", "--target", "wasm32-wasip2"],
-            materials=digests(work, build_inputs),
-            products=digests(work, ["app.wasm"]),
-            stderr_sha256=sha(b"   Compiling app v0.1.0\n"),
-            environment={"toolchain": "rust-1.96.0"},
-        )
-    )
-
-    sbom = json.dumps({"bomFormat": "CycloneDX", "specVersion": "1.6", "metadata": {"component": {"hashes": [sha(wasm)]}}}).encode()
-    write_files(work, {"app.cdx.json": sbom})  # the SBOM, in-process
-    signed.append(
-        build_link(step="sbom", command=["wasm-attest", "sbom"], materials=digests(work, ["Cargo.lock", "app.wasm"]), products=digests(work, ["app.cdx.json"]))
-    )
-
-    dist = root / "dist"
-    final = ["app.wasm", "app.cdx.json", "Cargo.lock"]
-    for path in final:  # "package"
-        write_files(dist, {path: (work / path).read_bytes()})
-    signed.append(build_link(step="package", command=["wasm-attest", "package"], materials=digests(work, final), products=digests(dist, final)))
-
-    for link in signed:
-        envelope = sign_link(link, keys.functionary.signer)
-        (dist / envelope.file_name).write_bytes(envelope.content)
-    layout = derive_layout(step_plans(keys.functionary), final_products=final, expires=expires)
-    for name, content in layout_files(layout, keys.owner.signer).items():
-        (dist / name).write_bytes(content)
-    (dist / "app.intoto.jsonl").write_bytes(sign_provenance(provenance_for(wasm), keys.functionary.signer))
-    return dist
-
-
-def provenance_for(wasm: bytes) -> Provenance:
-    moment = datetime_from_source_date_epoch(SOURCE_DATE_EPOCH)
-    return Provenance(
-        subject_name="app.wasm",
-        subject_sha256=sha(wasm),
-        build_type=WASM_COMPONENT_BUILD_TYPE,
-        external_parameters={"target": "testprojects/app:app", "features": [], "profile": "release"},
-        resolved_dependencies=[
-            ResourceDescriptor("file:Cargo.lock", {"sha256": sha(SOURCES["Cargo.lock"])}, "Cargo.lock"),
-            ResourceDescriptor("pkg:cargo/serde@1.0.152", {"sha256": "bb7d1f0d3021d347a83e556fc4683dea2ea09d87bccdf88ff5c12545d89d5efb"}, "serde"),
-        ],
-        builder_id="https://wasm-attest.dev/builders/pants/v1",
-        started_on=moment,
-        finished_on=moment,
-    )
+    return make_keys(tmp_path_factory.mktemp("keys"))
 
 
 @pytest.fixture
@@ -197,10 +70,6 @@ def dist(tmp_path: Path, keys: Keys) -> Path:
 
 def verify(dist: Path, keys: Keys, **kwargs):
     return verify_attestations(dist, trusted_owner_keys=[keys.owner.public_key], **kwargs)
-
-
-def link_path(dist: Path, step: str, key: SigningKey) -> Path:
-    return dist / link_file_name(step, key.keyid)
 
 
 # --- the reference verifier --------------------------------------------------
@@ -298,10 +167,13 @@ def test_the_bundle_verifies_and_the_report_lists_the_checks(dist: Path, keys: K
     assert "expected_materials: MATCH vendor/* WITH PRODUCTS FROM vendor; MATCH Cargo.toml WITH MATERIALS FROM vendor; " in " ".join(
         report.checks_for("build")
     )
-    assert report.checks_for("package")[-2:] == (
+    assert report.checks_for("package")[-3:-1] == (
         "3 final product(s) on disk match its link: Cargo.lock, app.cdx.json, app.wasm",
         "no other files than the final products and the attestations",
     )
+    lockfile = f"Cargo.lock in the folder is the one it used ({sha(SOURCES['Cargo.lock'])})"
+    assert all(lockfile in report.checks_for(step) for step in ("vendor", "build", "sbom", "package"))
+    assert report.checks_for("sbom")[-1] == "app.cdx.json metadata.component sha256 equals app.wasm"
     assert report.checks_for("app.intoto.jsonl")[-1] == "subject 'app.wasm' sha256 equals the file on disk"
     assert report.skipped_inspections == ("final-products-on-disk",)
     assert report.warnings == ()
@@ -434,14 +306,91 @@ def test_a_validly_signed_link_that_breaks_the_chain_names_step_artifact_and_rul
     assert f"differs from the {sha(b'evil')} that step 'build' recorded" in message
 
 
-def test_inspections_are_never_run(tmp_path: Path, dist: Path, keys: Keys, monkeypatch: pytest.MonkeyPatch) -> None:
-    layout = Metadata.load(str(dist / "root.layout")).get_payload()
+def test_inspections_are_not_run_by_default(tmp_path: Path, dist: Path, keys: Keys, monkeypatch: pytest.MonkeyPatch) -> None:
     marker = tmp_path / "inspection-ran"
-    layout.inspect[0].run = ["touch", str(marker)]
-    (dist / "root.layout").write_bytes(sign_layout(layout, keys.owner.signer))
+    rewrite_layout(dist, keys.owner, lambda layout: setattr(layout.inspect[0], "run", ["touch", str(marker)]))
     monkeypatch.chdir(dist)
     assert verify(dist, keys).skipped_inspections == ("final-products-on-disk",)
+    assert verify(dist, keys, allowed_inspections=[("touch",), ("touch", str(marker), "x")]).skipped_inspections == ("final-products-on-disk",)
     assert not marker.exists()
+
+
+def test_an_allowed_inspection_runs_and_its_rules_are_checked(tmp_path: Path, dist: Path, keys: Keys) -> None:
+    marker = tmp_path / "inspection-ran"
+    rewrite_layout(dist, keys.owner, lambda layout: setattr(layout.inspect[0], "run", ["touch", str(marker)]))
+    report = verify(dist, keys, allowed_inspections=[("touch", str(marker))])
+    assert marker.exists()
+    assert report.skipped_inspections == ()
+    assert [passed.item for passed in report.items][-2:] == ["final-products-on-disk", "app.intoto.jsonl"]
+    assert report.checks_for("final-products-on-disk")[1].startswith("expected_materials: REQUIRE app.wasm; ")
+
+
+def test_an_allowed_inspection_sees_copies_not_the_bundle(dist: Path, keys: Keys) -> None:
+    """It may change its copies as it likes; the bundle stays as it was, and the rules judge the copies."""
+    rewrite_layout(dist, keys.owner, lambda layout: setattr(layout.inspect[0], "run", ["rm", "app.wasm"]))
+    before = snapshot(dist)
+    report = verify(dist, keys, allowed_inspections=[("rm", "app.wasm")])  # products: ALLOW *
+    assert snapshot(dist) == before
+    assert "final-products-on-disk" in [passed.item for passed in report.items]
+
+
+def test_an_allowed_inspection_that_fails_fails_verification(dist: Path, keys: Keys) -> None:
+    rewrite_layout(dist, keys.owner, lambda layout: setattr(layout.inspect[0], "run", ["sh", "-c", "echo broken >&2; exit 3"]))
+    with pytest.raises(InspectionFailedError, match=r"step 'final-products-on-disk' \(check: inspection exit status\).*exited with status 3.*broken"):
+        verify(dist, keys, allowed_inspections=[("sh", "-c", "echo broken >&2; exit 3")])
+
+
+def test_an_allowed_inspection_that_hangs_is_killed(dist: Path, keys: Keys) -> None:
+    command = ("sh", "-c", "sleep 30 & sleep 30")
+    rewrite_layout(dist, keys.owner, lambda layout: setattr(layout.inspect[0], "run", list(command)))
+    started = time.monotonic()
+    with pytest.raises(InspectionFailedError, match=r"check: inspection finished within the timeout\).*did not finish within 0.5 s"):
+        verify(dist, keys, allowed_inspections=[command], inspection_timeout=0.5)
+    assert time.monotonic() - started < 10
+
+
+def test_an_allowed_inspection_that_cannot_start(dist: Path, keys: Keys) -> None:
+    command = ("/nonexistent/inspector",)
+    rewrite_layout(dist, keys.owner, lambda layout: setattr(layout.inspect[0], "run", list(command)))
+    with pytest.raises(InspectionFailedError, match=r"check: inspection started\).*could not be started"):
+        verify(dist, keys, allowed_inspections=[command])
+
+
+def test_a_bundle_without_sbom_or_lockfile_among_the_final_products(tmp_path: Path, keys: Keys) -> None:
+    """The checks hold for any layout: one whose last step delivers only the component still fails them."""
+    for dropped, error, check in (
+        ("app.cdx.json", SbomComponentError, "SBOM delivered"),
+        ("Cargo.lock", LockfileMismatchError, "Cargo.lock delivered"),
+    ):
+        dist = build_bundle(tmp_path / dropped, keys)
+        (dist / dropped).unlink()
+        rewrite_link(dist, "package", keys, lambda link: [link.materials.pop(dropped), link.products.pop(dropped)])
+
+        def without(layout) -> None:
+            layout.steps[-1].expected_materials = layout.steps[-1].expected_products = [["ALLOW", "*"]]
+            layout.inspect = []
+
+        rewrite_layout(dist, keys.owner, without)
+        with pytest.raises(error, match=rf"step 'package', artifact '{dropped}' \(check: {check}\)"):
+            verify(dist, keys)
+
+
+def test_the_json_report(dist: Path, keys: Keys) -> None:
+    report = verify(dist, keys).to_json()
+    assert report["verified"] is True and report["error"] is None
+    assert report["steps"][0] == {"name": "layout", "checks": [f"signed by trusted owner key {keys.owner.keyid}", "not expired (expires 2099-01-01T00:00:00Z)"]}
+    json.dumps(report)
+    (dist / "app.wasm").write_bytes(b"swapped")
+    with pytest.raises(VerificationError) as caught:
+        verify(dist, keys)
+    failure = failure_json(caught.value)
+    assert set(failure) == set(report) and failure["verified"] is False
+    assert failure["error"] == {
+        "step": "package",
+        "artifact": "app.wasm",
+        "check": "final product on disk matches the last link",
+        "message": str(caught.value),
+    }
 
 
 def test_the_same_inputs_give_identical_links_and_provenance(tmp_path: Path, keys: Keys) -> None:

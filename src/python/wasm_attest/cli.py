@@ -1,0 +1,256 @@
+"""`wasm-attest`: verify a component bundle, and sign a reviewed layout, without Pants.
+
+A release job downloads what a build produced and must decide, offline, whether
+it may ship; `wasm-attest verify` makes that decision with the same
+verification `pants package` and `pants verify-layout` run, trusting only the
+owner keys named on its command line. `wasm-attest sign-layout` is the owner's
+offline half of pre-signed layouts: it signs the unsigned, reviewable layout
+JSON that `pants generate-layout` writes.
+
+Exit status: 0 when everything verified (or the layout was signed); 1 when
+verification failed, or the layout to sign is not a valid layout; 2 for usage
+and configuration errors (bad arguments, a missing folder, a key that cannot be
+loaded). Expected failures print a message, never a traceback, and neither
+command writes anything but `sign-layout`'s output file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import sys
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Sequence
+
+from wasm_attest import __version__
+from wasm_attest.bundle_files import METADATA_SIZE_LIMIT, BundleFileError, read_limited
+from wasm_attest.errors import WasmAttestError
+from wasm_attest.inspections import DEFAULT_INSPECTION_TIMEOUT
+from wasm_attest.keys import load_public_key, load_signing_key
+from wasm_attest.layout import LayoutError, load_unsigned_layout, sign_layout
+from wasm_attest.verification import VerificationError, failure_json, verify_attestations
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+
+class UsageError(WasmAttestError):
+    """The command line cannot be acted on (exit 2)."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Runs `wasm-attest` with `argv` (default: the process's arguments) and returns the exit status."""
+    parser = _parser()
+    try:
+        arguments = parser.parse_args(argv)
+    except SystemExit as stop:  # argparse has printed the usage and the problem (or --help, --version)
+        return EXIT_USAGE if stop.code else EXIT_OK
+    try:
+        return arguments.run(arguments)
+    except BrokenPipeError:
+        # The reader (`| head`) went away before the report was out: nobody saw a verdict, so none is given.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FAILED
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="wasm-attest",
+        description="Verify attested WebAssembly component bundles offline, and sign reviewed in-toto layouts.",
+        epilog="Exit status: 0 verified/signed, 1 verification failed (or invalid layout), 2 usage or configuration error.",
+    )
+    parser.add_argument("--version", action="version", version=f"wasm-attest {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    verify = commands.add_parser(
+        "verify",
+        help="verify a bundle folder (what `pants package` wrote, or a download of it)",
+        description=(
+            "Verifies the bundle in FOLDER: the layout's signature by every --owner-key and its expiry, every step's "
+            "signed links and artifact rules, the files on disk, Cargo.lock, the SBOM and the provenance. Trust comes "
+            "only from --owner-key; keys in FOLDER are never trusted. Nothing is written."
+        ),
+    )
+    verify.add_argument("folder", metavar="FOLDER", type=Path, help="the bundle folder, e.g. dist/testprojects.hello/hello")
+    verify.add_argument(
+        "--owner-key",
+        dest="owner_keys",
+        metavar="PUB.pem",
+        type=Path,
+        action="append",
+        required=True,
+        help="the layout owner's public key (PEM, Ed25519 or ECDSA P-256), kept outside FOLDER; repeat for several owners",
+    )
+    verify.add_argument("--layout", metavar="PATH", type=Path, help="the signed layout to verify against (default: FOLDER/root.layout)")
+    verify.add_argument("--format", choices=("text", "json"), default="text", help="text for people (default), json for machines")
+    verify.add_argument("--now", metavar="RFC3339", help="check the layout's expiry at this moment, e.g. 2030-01-01T00:00:00Z (default: now)")
+    verify.add_argument(
+        "--allow-inspection",
+        dest="allowed_inspections",
+        metavar="COMMAND",
+        action="append",
+        default=[],
+        help=(
+            "run the layout's inspections whose command is exactly COMMAND (split like a shell would, never run by one), "
+            f"in a throwaway folder with copies of the final products, for at most {DEFAULT_INSPECTION_TIMEOUT:g} s; "
+            "repeatable. Inspections not allowed are not run"
+        ),
+    )
+    verify.set_defaults(run=_verify)
+
+    sign = commands.add_parser(
+        "sign-layout",
+        help="sign a reviewed, unsigned layout with the owner key, offline",
+        description=(
+            "Signs LAYOUT_FILE, the unsigned layout JSON `pants generate-layout` writes, with the owner's private key "
+            "and writes the signed DSSE envelope (what root.layout holds) to --output."
+        ),
+    )
+    sign.add_argument("layout_file", metavar="LAYOUT_FILE", type=Path, help="the unsigned layout JSON")
+    sign.add_argument("--key", required=True, metavar="OWNER.pem", type=Path, help="the owner's private key (PKCS#8 PEM, Ed25519 or ECDSA P-256)")
+    sign.add_argument("--password-env", metavar="VAR", help="the NAME of the environment variable holding the key's password")
+    sign.add_argument("--output", required=True, metavar="OUT", type=Path, help="where to write the signed layout, e.g. root.layout")
+    sign.set_defaults(run=_sign_layout)
+    return parser
+
+
+def _verify(arguments: argparse.Namespace) -> int:
+    as_json = arguments.format == "json"
+    try:
+        folder, owner_keys, layout, now, inspections = _verify_configuration(arguments)
+        report = verify_attestations(
+            folder,
+            layout_path=layout,
+            trusted_owner_keys=owner_keys,
+            now=now,
+            allowed_inspections=inspections,
+        )
+    except VerificationError as error:
+        _report_failure(error, as_json, "NOT VERIFIED")
+        return EXIT_FAILED
+    except WasmAttestError as error:
+        _report_failure(error, as_json, "error")
+        return EXIT_USAGE
+    if as_json:
+        _print_json(report.to_json())
+    else:
+        print(report.summary())
+    return EXIT_OK
+
+
+def _verify_configuration(arguments: argparse.Namespace) -> tuple[Path, list[Any], Path | None, datetime | None, list[tuple[str, ...]]]:
+    """Checks what the command line names before verification starts: every problem here is exit 2."""
+    folder: Path = arguments.folder
+    if not folder.exists():
+        raise UsageError(f"FOLDER {folder} does not exist; give the folder `pants package` wrote or the downloaded bundle.")
+    if not folder.is_dir():
+        raise UsageError(f"FOLDER {folder} is not a folder; give the folder that holds the component and root.layout.")
+    owner_keys = []
+    for path in arguments.owner_keys:
+        if _is_inside(path, folder):
+            raise UsageError(
+                f"--owner-key {path} is inside the folder being verified, so whoever made the folder would choose the "
+                "key that vouches for it. Pin the owner's public key outside it (in the release job's configuration)."
+            )
+        owner_keys.append(load_public_key(path))
+    layout = arguments.layout
+    if layout is not None and not layout.is_file():
+        raise UsageError(f"--layout {layout} is not a file; give the signed layout (root.layout) to verify against.")
+    inspections = []
+    for command in arguments.allowed_inspections:
+        try:
+            argv = tuple(shlex.split(command))
+        except ValueError as error:
+            raise UsageError(f"--allow-inspection {command!r} cannot be split into arguments ({error}).") from None
+        if not argv:
+            raise UsageError("--allow-inspection needs a command, e.g. --allow-inspection true.")
+        inspections.append(argv)
+    return folder, owner_keys, layout, _parse_now(arguments.now), inspections
+
+
+def _parse_now(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value[:-1] + "+00:00" if value[-1:] in ("Z", "z") else value)
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise UsageError(f"--now {value!r} is not an RFC 3339 time with a time zone, e.g. 2030-01-01T00:00:00Z.")
+    return moment
+
+
+def _is_inside(path: Path, folder: Path) -> bool:
+    resolved, root = path.resolve(), folder.resolve()
+    return resolved == root or root in resolved.parents
+
+
+def _sign_layout(arguments: argparse.Namespace) -> int:
+    try:
+        data = _read_layout_file(arguments.layout_file)
+        layout = load_unsigned_layout(data, origin=str(arguments.layout_file))
+        expires = datetime.strptime(layout.expires, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+        if expires <= datetime.now(timezone.utc):
+            raise LayoutError(
+                f"{arguments.layout_file} expired on {layout.expires}; regenerate it (`pants generate-layout`) with a later expiry."
+            )
+        key = load_signing_key(arguments.key, password_env_var=arguments.password_env)
+        _write_atomically(arguments.output, sign_layout(layout, key.signer))
+    except LayoutError as error:
+        _report_failure(error, False, "error")
+        return EXIT_FAILED
+    except WasmAttestError as error:
+        _report_failure(error, False, "error")
+        return EXIT_USAGE
+    print(
+        f"Signed {arguments.layout_file} with owner key {key.keyid}: wrote {arguments.output} "
+        f"({len(layout.steps)} step(s), {len(layout.inspect)} inspection(s), expires {layout.expires})."
+    )
+    return EXIT_OK
+
+
+def _read_layout_file(path: Path) -> bytes:
+    try:
+        return read_limited(path, METADATA_SIZE_LIMIT, name=str(path))
+    except BundleFileError as error:
+        raise LayoutError(error.detail) from None
+    except FileNotFoundError:
+        raise UsageError(f"The layout file {path} does not exist; write it with `pants generate-layout`.") from None
+    except OSError as error:
+        raise UsageError(f"The layout file {path} cannot be read ({error.strerror}).") from None
+
+
+def _write_atomically(path: Path, content: bytes) -> None:
+    """Writes `content` to `path` through a temporary file in the same folder, so a failure leaves no partial file."""
+    try:
+        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    except OSError as error:
+        raise UsageError(f"Cannot write {path} ({error.strerror}); check that its folder exists and is writable.") from None
+    try:
+        with os.fdopen(descriptor, "wb") as stream:
+            stream.write(content)
+        os.chmod(temporary, 0o644)  # a signed layout is public; mkstemp made it 0600
+        os.replace(temporary, path)
+    except OSError as error:
+        os.unlink(temporary)
+        raise UsageError(f"Cannot write {path} ({error.strerror}).") from None
+
+
+def _report_failure(error: WasmAttestError, as_json: bool, label: str) -> None:
+    if as_json:
+        _print_json(failure_json(error))
+    else:
+        print(f"wasm-attest: {label}: {error}", file=sys.stderr)
+
+
+def _print_json(document: dict[str, Any]) -> None:
+    print(json.dumps(document, indent=2, sort_keys=True))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
