@@ -8,7 +8,7 @@
 #
 # Usage (from the repository root, after ./pants has set up the toolchain and registry):
 #   tar xzf ~/.cache/wasm-attest/toolchain/wasm32-wasip2-rust-1.96.0.tar.gz -C /tmp/tc
-#   tests/python/wasm_attest/testdata/cargo/capture.sh /tmp/tc
+#   tests/python/wasm_attest_tests/testdata/cargo/capture.sh /tmp/tc
 set -eu
 
 toolchain=$1
