@@ -1,6 +1,6 @@
 """The wasm_component Pants backend: build Rust crates into attested wasm32-wasip2 components."""
 
-from wasm_component.goals import package, run, verify_layout
+from wasm_component.goals import generate_layout, package, run, verify_layout
 from wasm_component.subsystems.registry import CargoRegistrySubsystem
 from wasm_component.target_types import WasmComponentTarget
 from wasm_component.util_rules import (
@@ -9,6 +9,7 @@ from wasm_component.util_rules import (
     cargo_metadata,
     cargo_process,
     cargo_project,
+    signed_layout,
     source_revision,
     toolchain,
     vendor,
@@ -23,9 +24,11 @@ def rules():
         *cargo_metadata.rules(),
         *cargo_process.rules(),
         *cargo_project.rules(),
+        *signed_layout.rules(),
         *source_revision.rules(),
         *toolchain.rules(),
         *vendor.rules(),
+        *generate_layout.rules(),
         *package.rules(),
         *run.rules(),
         *verify_layout.rules(),

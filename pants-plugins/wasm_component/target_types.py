@@ -8,6 +8,7 @@ from pants.engine.target import (
     BoolField,
     Dependencies,
     MultipleSourcesField,
+    OptionalSingleSourceField,
     StringField,
     StringSequenceField,
     Target,
@@ -86,6 +87,23 @@ class WasmComponentOutputPathField(OutputPathField):
     )
 
 
+class WasmComponentSignedLayoutField(OptionalSingleSourceField):
+    alias = "signed_layout"
+    expected_file_extensions = None
+    help = help_text(
+        """
+        The owner-signed in-toto layout this component must be built by (release mode), relative
+        to the target's directory, e.g. `"hello.root.layout"`.
+
+        `pants package` then ships this file as `root.layout` instead of deriving and signing a
+        layout, signs only the links and provenance (with the functionary keys), and verifies the
+        bundle against `[wasm-attest].trusted_owner_keys`: a build that no longer matches the
+        layout fails. Make it with `pants generate-layout`, review and commit the JSON, and sign
+        it offline with `wasm-attest sign-layout`.
+        """
+    )
+
+
 class WasmComponentTarget(Target):
     alias = "wasm_component"
     core_fields = (
@@ -98,6 +116,7 @@ class WasmComponentTarget(Target):
         WasmComponentNoDefaultFeaturesField,
         WasmComponentProfileField,
         WasmComponentOutputPathField,
+        WasmComponentSignedLayoutField,
     )
     help = help_text(
         """

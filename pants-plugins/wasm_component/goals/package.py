@@ -4,6 +4,10 @@ The package step refuses to succeed unless the bundle it is about to write
 verifies: the layout over the links and the very bytes going to `dist/`, and
 the provenance's signature and subject. On failure it also removes the
 target's previous output, so nothing unverified is left to ship.
+
+In release mode the layout is the owner's committed, signed one and the trust
+root is `[wasm-attest].trusted_owner_keys`, so this same check is what fails a
+build that no longer matches the reviewed policy.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from wasm_component.target_types import WasmComponentOutputPathField, WasmCompon
 from wasm_component.util_rules.attest import AttestationRequest, AttestedComponent
 from wasm_component.util_rules.build import BuiltComponent
 from wasm_component.util_rules.cargo_project import CargoProject, CargoProjectRequest
+from wasm_component.util_rules.signed_layout import CommittedLayout, CommittedLayoutRequest
 
 
 class PackageVerificationError(WasmAttestError):
@@ -47,9 +52,11 @@ class WasmComponentFieldSet(PackageFieldSet, RunFieldSet):
 @rule(desc="Package a wasm_component")
 async def package_wasm_component(field_set: WasmComponentFieldSet, distdir: DistDir) -> BuiltPackage:
     output_dir = field_set.output_path.value_or_default(file_ending=None)
+    # The committed layout first: release-mode configuration errors should not wait for a build.
+    layout = await Get(CommittedLayout, CommittedLayoutRequest(field_set.address))
     project = await Get(CargoProject, CargoProjectRequest(field_set.address))
     component = await Get(BuiltComponent, CargoProject, project)
-    attested = await Get(AttestedComponent, AttestationRequest(project, component))
+    attested = await Get(AttestedComponent, AttestationRequest(project, component, layout))
     contents = await Get(DigestContents, Digest, attested.digest)
     try:
         _verify_before_delivery(contents, attested)
@@ -61,6 +68,8 @@ async def package_wasm_component(field_set: WasmComponentFieldSet, distdir: Dist
         ) from None
     digest = await Get(Digest, AddPrefix(attested.digest, output_dir))
     summary = ("verified: layout signature and expiry, links, artifact rules, final files, provenance",)
+    if attested.committed_layout:
+        summary += (f"layout: the owner-signed {attested.committed_layout}, trusted through [wasm-attest].trusted_owner_keys",)
     artifacts = [
         BuiltPackageArtifact(
             os.path.join(output_dir, attested.files.component),
@@ -76,11 +85,12 @@ async def package_wasm_component(field_set: WasmComponentFieldSet, distdir: Dist
 
 
 def _verify_before_delivery(contents: DigestContents, attested: AttestedComponent) -> None:
-    """Verifies the bundle as it will sit in `dist/`, trusting the owner key from configuration."""
+    """Verifies the bundle as it will sit in `dist/`, trusting the owner key(s) from configuration."""
     with tempfile.TemporaryDirectory(prefix="wasm-attest-verify-") as scratch:
         for entry in contents:
             Path(scratch, entry.path).write_bytes(entry.content)
-        verify_attestations(Path(scratch), trusted_owner_keys=(public_key_from_pem(attested.owner_public_key_pem),))
+        trusted = tuple(public_key_from_pem(pem) for pem in attested.trusted_owner_keys_pem)
+        verify_attestations(Path(scratch), trusted_owner_keys=trusted)
 
 
 def rules():

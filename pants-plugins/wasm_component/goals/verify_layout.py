@@ -4,6 +4,8 @@ A release job runs this over what a build produced, possibly on another
 machine (`--from-dir`). It trusts only owner keys from configuration or the
 command line, never keys in the folder being verified, and exits 0 when
 everything verifies, 1 when something does not, 2 for configuration errors.
+A target that names a committed `signed_layout` is verified against that file
+from the repository, whatever `root.layout` the folder holds.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from pants.engine.console import Console
 from pants.engine.env_vars import EnvironmentVars, EnvironmentVarsRequest
 from pants.engine.goal import Goal, GoalSubsystem
 from pants.engine.rules import Get, collect_rules, goal_rule
-from pants.engine.target import Targets
+from pants.engine.target import Target, Targets
 from pants.option.option_types import EnumOption, StrListOption, StrOption
 from pants.util.strutil import softwrap
 
@@ -26,7 +28,11 @@ from wasm_attest.errors import WasmAttestError
 from wasm_attest.keys import PublicKeyLike, load_public_key
 from wasm_attest.verification import VerificationError, failure_json, verify_attestations
 from wasm_component.subsystems.attestation import AttestationSubsystem
-from wasm_component.target_types import WasmComponentOutputPathField, WasmComponentSourcesField
+from wasm_component.target_types import (
+    WasmComponentOutputPathField,
+    WasmComponentSignedLayoutField,
+    WasmComponentSourcesField,
+)
 from wasm_component.util_rules.signing_keys import key_path, load_signers, password_variables
 
 EXIT_VERIFIED, EXIT_FAILED, EXIT_CONFIGURATION = 0, 1, 2
@@ -83,7 +89,10 @@ async def verify_layout(
     root = Path(BuildRoot().path, goal.from_dir or distdir.relpath)
     results = [
         _verify_one(
-            str(target.address), root / target[WasmComponentOutputPathField].value_or_default(file_ending=None), trusted
+            str(target.address),
+            root / target[WasmComponentOutputPathField].value_or_default(file_ending=None),
+            _committed_layout(target),
+            trusted,
         )
         for target in components
     ]
@@ -98,8 +107,14 @@ async def verify_layout(
     return VerifyLayout(exit_code=EXIT_VERIFIED if verified else EXIT_FAILED)
 
 
-def _verify_one(address: str, folder: Path, trusted: tuple[PublicKeyLike, ...]) -> dict:
-    """Verifies one target's bundle; the core library's JSON report, with the target and a text account."""
+def _committed_layout(target: Target) -> Path | None:
+    """The target's owner-signed layout in the repository (release mode), which its bundle must answer to."""
+    field = target[WasmComponentSignedLayoutField]
+    return Path(BuildRoot().path, field.file_path) if field.value else None
+
+
+def _verify_one(address: str, folder: Path, layout: Path | None, trusted: tuple[PublicKeyLike, ...]) -> dict:
+    """Verifies one target's bundle (against `layout`, default its own root.layout); the JSON report, with the target and a text account."""
     if not folder.is_dir():
         missing = VerificationError(
             f"{folder} does not exist: run `pants package {address}` first, or pass --from-dir.",
@@ -108,7 +123,7 @@ def _verify_one(address: str, folder: Path, trusted: tuple[PublicKeyLike, ...]) 
         )
         return {"target": address, "folder": str(folder), **failure_json(missing), "text": str(missing)}
     try:
-        report = verify_attestations(folder, trusted_owner_keys=trusted)
+        report = verify_attestations(folder, layout_path=layout, trusted_owner_keys=trusted)
     except WasmAttestError as failure:
         return {"target": address, "folder": str(folder), **failure_json(failure), "text": str(failure)}
     return {"target": address, "folder": str(folder), **report.to_json(), "text": report.summary()}

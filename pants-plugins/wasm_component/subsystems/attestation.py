@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pants.option.option_types import DictOption, IntOption, StrListOption, StrOption
+from pants.option.option_types import BoolOption, DictOption, IntOption, StrListOption, StrOption
 from pants.option.subsystem import Subsystem
 from pants.util.strutil import softwrap
 
@@ -61,16 +61,31 @@ class AttestationSubsystem(Subsystem):
         default=[],
         help=softwrap(
             """
-            Public keys (PEM) of the layout owner that `verify-layout` trusts. The trust root
-            comes from here (or `--verify-layout-owner-key`), never from the folder being
+            Public keys (PEM) of the layout owner that `verify-layout` trusts, and that
+            `package` verifies a committed `signed_layout` against (required then). The trust
+            root comes from here (or `--verify-layout-owner-key`), never from the folder being
             verified. When empty, the public half of `owner_key` (or of the development owner
             key) is trusted.
             """
         ),
     )
+    require_signed_layouts = BoolOption(
+        default=False,
+        help=softwrap(
+            """
+            Release mode for the whole repository: every `wasm_component` must name an
+            owner-signed layout (`signed_layout`), so no build derives or signs its own policy.
+            """
+        ),
+    )
     layout_expiry_days = IntOption(
         default=365,
-        help="How many days after signing the layout expires; verification fails after that.",
+        help=softwrap(
+            """
+            How many days after signing the layout expires; verification fails after that. For
+            `generate-layout`, counted from the moment it writes the layout.
+            """
+        ),
     )
     builder_id = StrOption(
         default="https://wasm-attest.dev/builders/pants",

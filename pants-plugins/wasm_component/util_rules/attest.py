@@ -1,15 +1,19 @@
 """Attests a built component: SBOM, one signed link per step, layout and SLSA provenance.
 
-This rule only gathers what the build produced (digests, cargo's messages and
-metadata, the toolchain's identity, the source revision) and hands it to the
-core library, which owns every format. Its result is the complete output
-folder of the target, ready to be verified and written to `dist/`.
+These rules only gather what the build produced (digests, cargo's messages and
+metadata, the toolchain's identity, the source revision) and hand it to the
+core library, which owns every format. Gathering (`ComponentEvidence`) is
+apart from signing, so `generate-layout` can derive the layout a build implies
+without signing anything. The attested result is the complete output folder of
+the target, ready to be verified and written to `dist/`: with a layout derived
+and signed here, or, in release mode, the owner's committed signed layout.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from typing import Mapping
 
 from pants.engine.env_vars import EnvironmentVars, EnvironmentVarsRequest
 from pants.engine.fs import (
@@ -31,51 +35,64 @@ from wasm_attest.component_pipeline import (
     WASM_TARGET,
     BuildParameters,
     ComponentFiles,
+    StepEvidence,
     attestation_files,
     component_provenance,
     delivery_evidence,
+    release_attestation_files,
     source_descriptor,
     toolchain_descriptor,
 )
-from wasm_attest.keys import public_key_pem
+from wasm_attest.keys import PublicKeyLike, public_key_pem
+from wasm_attest.provenance import Provenance
 from wasm_attest.sbom import SbomInputs, build_sbom
 from wasm_component.subsystems.attestation import AttestationSubsystem
 from wasm_component.util_rules.build import BuiltComponent
 from wasm_component.util_rules.cargo_metadata import CargoMetadata, CargoMetadataRequest
 from wasm_component.util_rules.cargo_project import CargoProject
-from wasm_component.util_rules.signing_keys import load_signers, password_variables
+from wasm_component.util_rules.signed_layout import CommittedLayout
+from wasm_component.util_rules.signing_keys import (
+    load_functionaries,
+    load_signers,
+    password_variables,
+    trusted_owner_keys,
+)
 from wasm_component.util_rules.source_revision import SourceRevision
 from wasm_component.util_rules.step_record import file_hashes
 from wasm_component.util_rules.toolchain import RustToolchain
 
 
 @dataclass(frozen=True)
-class AttestationRequest:
+class EvidenceRequest:
     project: CargoProject
     component: BuiltComponent
 
 
 @dataclass(frozen=True)
-class AttestedComponent:
-    """A target's whole output folder (flat), and what the build must tell the user about it."""
+class ComponentEvidence:
+    """What the build did, before anyone signs it: the delivered files, each step's evidence, the provenance statement.
 
-    digest: Digest
+    Both the package step (which signs it) and `generate-layout` (which derives
+    the layout it implies, for the owner to review) start from here.
+    """
+
     files: ComponentFiles
-    owner_public_key_pem: bytes
-    """The layout owner's public key, from configuration: the trust root for verifying `digest`."""
+    deliverables: Digest
+    """The component, its Cargo.lock and its SBOM, flat."""
+    steps: Mapping[str, StepEvidence]
+    provenance: Provenance
     notices: tuple[str, ...]
 
 
-@rule(desc="Attest a wasm component")
-async def attest_component(
-    request: AttestationRequest, options: AttestationSubsystem, toolchain: RustToolchain
-) -> AttestedComponent:
+@rule(desc="Gather a wasm component's evidence")
+async def component_evidence(
+    request: EvidenceRequest, options: AttestationSubsystem, toolchain: RustToolchain
+) -> ComponentEvidence:
     project, component = request.project, request.component
     files = ComponentFiles(component.filename)
-    metadata, revision, env, lockfile = await MultiGet(
+    metadata, revision, lockfile = await MultiGet(
         Get(CargoMetadata, CargoMetadataRequest(project, component.vendored)),
         Get(SourceRevision),
-        Get(EnvironmentVars, EnvironmentVarsRequest(password_variables(options))),
         Get(Digest, DigestSubset(project.sources_digest, PathGlobs([project.lockfile_path]))),
     )
     timestamp = datetime.fromtimestamp(revision.timestamp, tz=timezone.utc)
@@ -106,12 +123,11 @@ async def attest_component(
     )
     delivered = file_hashes(await Get(DigestEntries, Digest, deliverables))
     environment = FrozenDict({"target": str(project.address), "toolchain": toolchain.identity.splitlines()[0]})
-    evidence = {
+    steps = {
         VENDOR: component.vendored.record.evidence(environment),
         BUILD: component.record.evidence(environment),
         **delivery_evidence(files, delivered, str(project.address), environment),
     }
-    loaded = load_signers(options, env)
     sources = {
         path: digest
         for path, digest in component.record.materials.items()
@@ -135,28 +151,69 @@ async def attest_component(
         builder_id=options.builder_id,
         timestamp=timestamp,
     )
-    attestations = attestation_files(
-        files,
-        evidence,
-        loaded.signers,
-        provenance,
-        layout_expires=timestamp_now() + timedelta(days=options.layout_expiry_days),
+    return ComponentEvidence(files, deliverables, steps, provenance, sbom.warnings)
+
+
+@dataclass(frozen=True)
+class AttestationRequest:
+    project: CargoProject
+    component: BuiltComponent
+    layout: CommittedLayout
+
+
+@dataclass(frozen=True)
+class AttestedComponent:
+    """A target's whole output folder (flat), and what the build must tell the user about it."""
+
+    digest: Digest
+    files: ComponentFiles
+    trusted_owner_keys_pem: tuple[bytes, ...]
+    """The layout owner's public key(s), from configuration: the trust root for verifying `digest`."""
+    committed_layout: str | None
+    """The owner-signed layout file the bundle ships (release mode); None when the layout was derived and signed here."""
+    notices: tuple[str, ...]
+
+
+@rule(desc="Attest a wasm component")
+async def attest_component(request: AttestationRequest, options: AttestationSubsystem) -> AttestedComponent:
+    evidence, env = await MultiGet(
+        Get(ComponentEvidence, EvidenceRequest(request.project, request.component)),
+        Get(EnvironmentVars, EnvironmentVarsRequest(password_variables(options))),
     )
+    if request.layout.content is None:
+        loaded = load_signers(options, env)
+        attestations = attestation_files(
+            evidence.files, evidence.steps, loaded.signers, evidence.provenance, layout_expires=layout_expiry(options)
+        )
+        trusted: tuple[PublicKeyLike, ...] = (loaded.signers.owner.public_key,)
+        key_notice = loaded.notice
+    else:
+        functionaries = load_functionaries(options, env)
+        attestations = release_attestation_files(
+            evidence.files,
+            evidence.steps,
+            functionaries.keys,
+            evidence.provenance,
+            request.layout.content,
+            layout_origin=str(request.layout.path),
+        )
+        trusted = trusted_owner_keys(options)
+        key_notice = functionaries.notice
     attestation_digest = await Get(
         Digest, CreateDigest([FileContent(name, content) for name, content in sorted(attestations.items())])
     )
-    notices = tuple(notice for notice in (loaded.notice, *sbom.warnings) if notice)
     return AttestedComponent(
-        digest=await Get(Digest, MergeDigests([deliverables, attestation_digest])),
-        files=files,
-        owner_public_key_pem=public_key_pem(loaded.signers.owner.public_key),
-        notices=notices,
+        digest=await Get(Digest, MergeDigests([evidence.deliverables, attestation_digest])),
+        files=evidence.files,
+        trusted_owner_keys_pem=tuple(public_key_pem(key) for key in trusted),
+        committed_layout=request.layout.path,
+        notices=tuple(notice for notice in (key_notice, *evidence.notices) if notice),
     )
 
 
-def timestamp_now() -> datetime:
-    """The layout's expiry counts from signing time: it is policy, not a build output."""
-    return datetime.now(timezone.utc).replace(microsecond=0)
+def layout_expiry(options: AttestationSubsystem) -> datetime:
+    """`layout_expiry_days` from now: the expiry counts from when the layout is made, as it is policy, not a build output."""
+    return datetime.now(timezone.utc).replace(microsecond=0) + timedelta(days=options.layout_expiry_days)
 
 
 def rules():

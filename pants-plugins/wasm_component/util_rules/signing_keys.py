@@ -1,4 +1,4 @@
-"""Reads the signing keys `[wasm-attest]` names, in-process, at the moment of signing.
+"""Reads the keys `[wasm-attest]` names, in-process, at the moment of signing (or verifying).
 
 Keys are never turned into digests or Process inputs: they are read here,
 used to sign, and dropped, so they cannot reach Pants' store, cache or
@@ -11,13 +11,22 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Mapping
 
 from pants.base.build_root import BuildRoot
 from pants.engine.env_vars import EnvironmentVars
+from securesystemslib.signer import SSlibKey
 
 from wasm_attest.component_pipeline import STEPS, Signers
 from wasm_attest.errors import WasmAttestError
-from wasm_attest.keys import default_development_keys_folder, development_keys, load_signing_key
+from wasm_attest.keys import (
+    DevelopmentKeys,
+    SigningKey,
+    default_development_keys_folder,
+    development_keys,
+    load_public_key,
+    load_signing_key,
+)
 from wasm_component.subsystems.attestation import AttestationSubsystem
 
 
@@ -32,6 +41,13 @@ class LoadedSigners:
     """What every package run must print about these keys (development keys), if anything."""
 
 
+@dataclass(frozen=True)
+class LoadedFunctionaries:
+    keys: Mapping[str, SigningKey]
+    """The private key of each step's functionary, by step name."""
+    notice: str | None
+
+
 def password_variables(options: AttestationSubsystem) -> tuple[str, ...]:
     """The environment variables (names from configuration) that may hold key passwords."""
     return tuple(name for name in (options.owner_key_password_env, options.functionary_key_password_env) if name)
@@ -42,19 +58,30 @@ def load_signers(options: AttestationSubsystem, env: EnvironmentVars) -> LoadedS
     if not options.owner_key:
         if options.functionary_keys or options.default_functionary_key:
             raise SigningConfigurationError(
-                "[wasm-attest] names functionary keys but no `owner_key`: set the layout owner's key too."
+                "[wasm-attest] names functionary keys but no `owner_key`: set the layout owner's key too, "
+                "or give the target an owner-signed layout (`signed_layout`), which needs no owner key."
             )
-        folder = Path(os.path.expanduser(options.development_keys_dir)) if options.development_keys_dir else None
-        keys = development_keys(folder or default_development_keys_folder(env))
+        keys = _development_keys(options, env)
         return LoadedSigners(Signers(keys.owner, {step: keys.functionary for step in STEPS}), keys.warning)
+    owner = load_signing_key(
+        key_path(options.owner_key), password_env_var=options.owner_key_password_env, environ=env
+    )
+    return LoadedSigners(Signers(owner, load_functionaries(options, env).keys), None)
+
+
+def load_functionaries(options: AttestationSubsystem, env: EnvironmentVars) -> LoadedFunctionaries:
+    """The per-step functionary keys alone: all a builder holds when the owner signed the layout offline.
+
+    With no keys configured at all, the development functionary key.
+    """
+    if not (options.owner_key or options.functionary_keys or options.default_functionary_key):
+        keys = _development_keys(options, env)
+        return LoadedFunctionaries({step: keys.functionary for step in STEPS}, keys.warning)
     unknown = sorted(set(options.functionary_keys) - set(STEPS))
     if unknown:
         raise SigningConfigurationError(
             f"[wasm-attest].functionary_keys names unknown steps {unknown}; the steps are {list(STEPS)}."
         )
-    owner = load_signing_key(
-        key_path(options.owner_key), password_env_var=options.owner_key_password_env, environ=env
-    )
     functionaries = {}
     for step in STEPS:
         path = options.functionary_keys.get(step) or options.default_functionary_key
@@ -66,7 +93,17 @@ def load_signers(options: AttestationSubsystem, env: EnvironmentVars) -> LoadedS
         functionaries[step] = load_signing_key(
             key_path(path), password_env_var=options.functionary_key_password_env, environ=env
         )
-    return LoadedSigners(Signers(owner, functionaries), None)
+    return LoadedFunctionaries(functionaries, None)
+
+
+def trusted_owner_keys(options: AttestationSubsystem) -> tuple[SSlibKey, ...]:
+    """The public keys of `[wasm-attest].trusted_owner_keys`: the only trust root for an owner-signed layout."""
+    return tuple(load_public_key(key_path(path)) for path in options.trusted_owner_keys)
+
+
+def _development_keys(options: AttestationSubsystem, env: EnvironmentVars) -> DevelopmentKeys:
+    folder = Path(os.path.expanduser(options.development_keys_dir)) if options.development_keys_dir else None
+    return development_keys(folder or default_development_keys_folder(env))
 
 
 def key_path(configured: str) -> Path:

@@ -5,6 +5,13 @@ as a `StepEvidence`; this module turns that into one signed link per step, the
 layout derived from the same step graph, and SLSA provenance. Keeping the step
 graph here, not in the plugin, means the standalone verifier and any future
 build front-end agree on what a correct build looks like.
+
+The layout is policy, so it has two sources. In development (and when the CI
+also holds the owner key) it is derived from this build and signed at once
+(`attestation_files`). In release mode the owner reviewed and signed it offline
+(`component_layout` is what they reviewed); the build then only signs its
+links and provenance, and ships the owner's layout unchanged
+(`release_attestation_files`), so whoever builds cannot change the policy.
 """
 
 from __future__ import annotations
@@ -14,8 +21,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Mapping
 
-from wasm_attest.keys import SigningKey
-from wasm_attest.layout import ArtifactMatch, StepPlan, derive_layout, layout_files
+from in_toto.models.layout import Layout
+
+from wasm_attest.keys import PublicKeyLike, SigningKey
+from wasm_attest.layout import ArtifactMatch, StepPlan, derive_layout, layout_files, presigned_layout_files
 from wasm_attest.links import build_link, sign_link
 from wasm_attest.provenance import (
     WASM_COMPONENT_BUILD_TYPE,
@@ -103,7 +112,7 @@ class Signers:
 
 
 def step_plans(
-    files: ComponentFiles, evidence: Mapping[str, StepEvidence], signers: Signers
+    files: ComponentFiles, evidence: Mapping[str, StepEvidence], functionary_keys: Mapping[str, PublicKeyLike]
 ) -> tuple[StepPlan, ...]:
     """The layout's view of the build: how each step's materials chain to earlier products.
 
@@ -130,14 +139,14 @@ def step_plans(
         StepPlan(
             name=VENDOR,
             expected_command=evidence[VENDOR].command,
-            functionary_keys=(signers.functionary(VENDOR).public_key,),
+            functionary_keys=(functionary_keys[VENDOR],),
             source_inputs=(*vendor_sources, REGISTRY_PATTERN),
             creates=(VENDOR_PATTERN,),
         ),
         StepPlan(
             name=BUILD,
             expected_command=evidence[BUILD].command,
-            functionary_keys=(signers.functionary(BUILD).public_key,),
+            functionary_keys=(functionary_keys[BUILD],),
             consumes=(ArtifactMatch(VENDOR_PATTERN, VENDOR), *from_vendor_materials),
             source_inputs=(*build_sources, TOOLCHAIN_PATTERN),
             creates=(files.component,),
@@ -145,17 +154,35 @@ def step_plans(
         StepPlan(
             name=SBOM,
             expected_command=evidence[SBOM].command,
-            functionary_keys=(signers.functionary(SBOM).public_key,),
+            functionary_keys=(functionary_keys[SBOM],),
             consumes=(ArtifactMatch(files.component, BUILD), ArtifactMatch(LOCKFILE, VENDOR, "materials")),
             creates=(files.sbom,),
         ),
         StepPlan(
             name=PACKAGE,
             expected_command=evidence[PACKAGE].command,
-            functionary_keys=(signers.functionary(PACKAGE).public_key,),
+            functionary_keys=(functionary_keys[PACKAGE],),
             consumes=delivered,
             passes_through=delivered,
         ),
+    )
+
+
+def component_layout(
+    files: ComponentFiles,
+    evidence: Mapping[str, StepEvidence],
+    functionary_keys: Mapping[str, PublicKeyLike],
+    expires: datetime,
+) -> Layout:
+    """The layout this build implies, unsigned: what the owner reviews before signing it offline.
+
+    `functionary_keys` are the public keys, by step, allowed to sign each step's link.
+    """
+    return derive_layout(
+        step_plans(files, evidence, functionary_keys),
+        final_products=files.final_products,
+        expires=expires,
+        readme=f"How {files.component} must be built: vendor, build, sbom, package.",
     )
 
 
@@ -166,7 +193,43 @@ def attestation_files(
     provenance: Provenance,
     layout_expires: datetime,
 ) -> dict[str, bytes]:
-    """Every attestation file of the bundle, by file name: links, layout, public keys, provenance."""
+    """Every attestation file of the bundle, by file name, with the layout derived from this build and signed by `signers.owner`."""
+    functionary_keys = {step: signers.functionary(step).public_key for step in STEPS}
+    layout = component_layout(files, evidence, functionary_keys, layout_expires)
+    return {
+        **signed_evidence_files(files, evidence, signers.functionaries, provenance),
+        **layout_files(layout, signers.owner.signer),
+    }
+
+
+def release_attestation_files(
+    files: ComponentFiles,
+    evidence: Mapping[str, StepEvidence],
+    functionaries: Mapping[str, SigningKey],
+    provenance: Provenance,
+    signed_layout: bytes,
+    *,
+    layout_origin: str,
+) -> dict[str, bytes]:
+    """Every attestation file of the bundle, with the owner's pre-signed layout as `root.layout`, byte for byte.
+
+    Nothing here checks that this build matches that layout: verifying the
+    bundle against the trusted owner keys does, as for any other bundle.
+    `layout_origin` names the signed layout's file in error messages.
+    """
+    return {
+        **signed_evidence_files(files, evidence, functionaries, provenance),
+        **presigned_layout_files(signed_layout, origin=layout_origin),
+    }
+
+
+def signed_evidence_files(
+    files: ComponentFiles,
+    evidence: Mapping[str, StepEvidence],
+    functionaries: Mapping[str, SigningKey],
+    provenance: Provenance,
+) -> dict[str, bytes]:
+    """What the functionaries sign, whoever signs the layout: one link per step, and the provenance."""
     bundle: dict[str, bytes] = {}
     for step in STEPS:
         record = evidence[step]
@@ -180,16 +243,9 @@ def attestation_files(
             stderr_sha256=record.stderr_sha256,
             environment=record.environment,
         )
-        signed = sign_link(link, signers.functionary(step).signer)
+        signed = sign_link(link, functionaries[step].signer)
         bundle[signed.file_name] = signed.content
-    layout = derive_layout(
-        step_plans(files, evidence, signers),
-        final_products=files.final_products,
-        expires=layout_expires,
-        readme=f"How {files.component} must be built: vendor, build, sbom, package.",
-    )
-    bundle.update(layout_files(layout, signers.owner.signer))
-    bundle[files.provenance] = sign_provenance(provenance, signers.functionary(PACKAGE).signer)
+    bundle[files.provenance] = sign_provenance(provenance, functionaries[PACKAGE].signer)
     return bundle
 
 

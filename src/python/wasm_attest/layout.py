@@ -33,8 +33,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Literal, Mapping, Sequence
 
+from in_toto.exceptions import InvalidMetadata
 from in_toto.models.layout import Inspection, Layout, Step
-from in_toto.models.metadata import Envelope
+from in_toto.models.metadata import Envelope, Metadata
 from securesystemslib.exceptions import FormatError
 from securesystemslib.signer import Signer
 
@@ -278,10 +279,40 @@ def layout_files(layout: Layout, owner: Signer) -> dict[str, bytes]:
     convenience; verification trusts only the owner key it is given, and takes
     functionary keys from the signed layout, never from these files.
     """
-    files = {LAYOUT_FILE_NAME: sign_layout(layout, owner)}
-    for keyid, data in sorted(layout.keys.items()):
-        files[f"{keyid}.pub"] = public_key_pem(as_sslib_key(data))
-    return files
+    return {LAYOUT_FILE_NAME: sign_layout(layout, owner), **_functionary_key_files(layout)}
+
+
+def presigned_layout_files(signed: bytes, *, origin: str) -> dict[str, bytes]:
+    """`layout_files` for a layout the owner signed offline: `signed` as `root.layout`, byte for byte, and its keys' PEMs.
+
+    The signature is not checked here (only the trusted owner keys can do
+    that, and verification does); the payload is read just far enough to name
+    the functionary keys, so a file that is not a signed layout fails now, with
+    a message that says how to make one. `origin` names the file.
+    """
+    try:
+        document = json.loads(signed)
+    except (ValueError, RecursionError):
+        raise LayoutError(f"{origin} is not JSON (truncated or damaged?); sign the reviewed layout again with `wasm-attest sign-layout`.") from None
+    if isinstance(document, dict) and document.get("_type") == "layout":
+        raise LayoutError(
+            f"{origin} is an unsigned layout; have the owner sign it with "
+            f"`wasm-attest sign-layout {origin} --key owner.pem --output <name>.root.layout` and name that file."
+        )
+    try:
+        layout = Metadata.from_dict(document).get_payload()
+        if not isinstance(layout, Layout):
+            raise TypeError("not a layout")
+        key_files = _functionary_key_files(layout)
+    except (InvalidMetadata, FormatError, KeyLoadError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
+        raise LayoutError(
+            f"{origin} is not a signed in-toto layout; it must be what `wasm-attest sign-layout` writes."
+        ) from None
+    return {LAYOUT_FILE_NAME: signed, **key_files}
+
+
+def _functionary_key_files(layout: Layout) -> dict[str, bytes]:
+    return {f"{keyid}.pub": public_key_pem(as_sslib_key(data)) for keyid, data in sorted(layout.keys.items())}
 
 
 def write_layout(folder: Path, layout: Layout, owner: Signer) -> Path:

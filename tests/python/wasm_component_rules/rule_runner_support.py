@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import serialization
 from pants.core.goals.package import BuiltPackage
 from pants.engine.addresses import Address
 from pants.engine.fs import DigestContents
@@ -63,3 +64,19 @@ def package_error(rule_runner: RuleRunner, address: Address) -> str:
     return str(error)
 
 
+def write_key(folder: Path, name: str, private_key, password: str | None = None) -> tuple[Path, Path]:
+    """Writes a PKCS#8 private key (encrypted if `password`) and its public key; returns both paths."""
+    encryption = (
+        serialization.BestAvailableEncryption(password.encode()) if password else serialization.NoEncryption()
+    )
+    private_path = folder / f"{name}.pem"
+    private_path.write_bytes(
+        private_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
+    )
+    public_path = folder / f"{name}.pub"
+    public_path.write_bytes(
+        private_key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    return private_path, public_path

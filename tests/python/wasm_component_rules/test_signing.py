@@ -11,35 +11,23 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from wasm_component_rules.rule_runner_support import add_testproject, build_package, configure, package, package_error
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from pants.engine.addresses import Address
 from pants.testutil.rule_runner import RuleRunner
+from wasm_component_rules.rule_runner_support import (
+    add_testproject,
+    build_package,
+    configure,
+    package,
+    package_error,
+    write_key,
+)
 
 from wasm_attest.keys import load_public_key
 from wasm_attest.verification import verify_attestations
 
 HELLO = Address("hello", target_name="hello")
 PASSWORD = "correct horse battery staple"
-
-
-def write_key(folder: Path, name: str, private_key, password: str | None = None) -> tuple[Path, Path]:
-    """Writes a PKCS#8 private key (encrypted if `password`) and its public key; returns both paths."""
-    encryption = (
-        serialization.BestAvailableEncryption(password.encode()) if password else serialization.NoEncryption()
-    )
-    private_path = folder / f"{name}.pem"
-    private_path.write_bytes(
-        private_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
-    )
-    public_path = folder / f"{name}.pub"
-    public_path.write_bytes(
-        private_key.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-    )
-    return private_path, public_path
 
 
 @pytest.fixture

@@ -1,0 +1,74 @@
+"""Which layout a target's attestations must answer to: one derived at package time, or one the owner signed.
+
+In release mode (a target's `signed_layout`, or `[wasm-attest].require_signed_layouts`)
+the policy is a file in the repository, reviewed and signed offline by the
+layout owner. It is read through Pants, as a source of the target, so editing
+it invalidates what was packaged against it. Release-mode configuration errors
+are raised here, before anything is built.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pants.engine.addresses import Address
+from pants.engine.fs import Digest, DigestContents
+from pants.engine.rules import Get, collect_rules, rule
+from pants.engine.target import HydratedSources, HydrateSourcesRequest, WrappedTarget, WrappedTargetRequest
+
+from wasm_attest.errors import WasmAttestError
+from wasm_component.subsystems.attestation import AttestationSubsystem
+from wasm_component.target_types import WasmComponentSignedLayoutField
+
+
+class SignedLayoutConfigurationError(WasmAttestError):
+    """Release mode is asked for, but the target or `[wasm-attest]` cannot provide it."""
+
+
+@dataclass(frozen=True)
+class CommittedLayoutRequest:
+    address: Address
+
+
+@dataclass(frozen=True)
+class CommittedLayout:
+    """The owner-signed layout a target names, or none (`path` and `content` None): then package derives and signs one."""
+
+    path: str | None
+    """The file's path from the build root."""
+    content: bytes | None
+
+
+@rule(desc="Read a wasm_component's signed layout")
+async def committed_layout(request: CommittedLayoutRequest, options: AttestationSubsystem) -> CommittedLayout:
+    wrapped = await Get(
+        WrappedTarget, WrappedTargetRequest(request.address, description_of_origin="a wasm_component's signed layout")
+    )
+    field = wrapped.target[WasmComponentSignedLayoutField]
+    if field.value is None:
+        if options.require_signed_layouts:
+            raise SignedLayoutConfigurationError(
+                f"{request.address}: [wasm-attest].require_signed_layouts is set, but the target names no "
+                f"`signed_layout`. Write the layout with `pants generate-layout {request.address}`, have the "
+                "owner review and sign it (`wasm-attest sign-layout <name>.layout.json --key owner.pem --output "
+                "<name>.root.layout`), commit it, and set `signed_layout=\"<name>.root.layout\"`."
+            )
+        return CommittedLayout(None, None)
+    if not options.trusted_owner_keys:
+        raise SignedLayoutConfigurationError(
+            f"{request.address}: the target names the signed layout {field.file_path}, but "
+            "[wasm-attest].trusted_owner_keys is empty, so nothing could tell the owner's signature from anyone "
+            "else's. Set it to the layout owner's public key(s)."
+        )
+    sources = await Get(HydratedSources, HydrateSourcesRequest(field))
+    contents = await Get(DigestContents, Digest, sources.snapshot.digest)
+    if not contents:
+        raise SignedLayoutConfigurationError(
+            f"{request.address}: its `signed_layout` {field.file_path} does not exist. Commit the file "
+            "`wasm-attest sign-layout` wrote, or fix the path (relative to the target's directory)."
+        )
+    return CommittedLayout(field.file_path, contents[0].content)
+
+
+def rules():
+    return collect_rules()
