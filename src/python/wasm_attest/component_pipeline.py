@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping
 
 from in_toto.models.layout import Layout
 
@@ -33,7 +33,9 @@ from wasm_attest.provenance import (
     provenance_file_name,
     sign_provenance,
 )
-from wasm_attest.sbom import Sbom
+
+if TYPE_CHECKING:  # the SBOM library is heavy; verification imports this module only for names
+    from wasm_attest.sbom import Sbom
 
 VENDOR = "vendor"
 BUILD = "build"
