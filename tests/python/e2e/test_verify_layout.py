@@ -53,3 +53,10 @@ def test_a_missing_bundle_is_reported(dist: Path, tmp_path: Path) -> None:
     result = pants(dist.parent, "verify-layout", f"--verify-layout-from-dir={tmp_path}", "testprojects/hello:hello")
     assert result.returncode == 1
     assert "does not exist: run `pants package testprojects/hello:hello` first" in result.stdout
+
+
+def test_an_unknown_target_is_a_clear_error_without_traceback(dist: Path) -> None:
+    result = pants(dist.parent, "verify-layout", "testprojects/nosuch:target")
+    assert result.returncode != 0
+    assert "testprojects/nosuch" in result.stderr and "does not exist" in result.stderr
+    assert "Traceback" not in result.stderr
