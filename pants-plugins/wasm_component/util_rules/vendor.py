@@ -17,6 +17,7 @@ from pants.engine.fs import (
     AddPrefix,
     CreateDigest,
     Digest,
+    DigestContents,
     DigestEntries,
     Directory,
     FileContent,
@@ -30,6 +31,7 @@ from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.util.frozendict import FrozenDict
 
 from wasm_attest.cargo_lock import CargoLock
+from wasm_attest.cargo_manifest import CargoManifestError, parse_cargo_manifest
 from wasm_component.subsystems.registry import CargoRegistrySubsystem, CrateSource
 from wasm_component.util_rules.cargo_process import CargoProcess, cargo_diagnostics
 from wasm_component.util_rules.cargo_project import WasmComponentTargetError
@@ -61,6 +63,27 @@ class VendoredCrates:
     record: StepRecord
 
 
+async def _renamed_crate_folders(directory: str, wanted: set[str]) -> dict[str, str]:
+    """`<name>-<version>` -> folder, for wanted crates whose folder is named otherwise.
+
+    cargo identifies a directory source's crates by their Cargo.toml, not by
+    folder name, and registries do not always follow the `<name>-<version>`
+    convention (Debian unpacks crate `md-5` into `md-0.10.1/`). Reading every
+    manifest is the slow path, so it runs only for crates not found by name.
+    """
+    manifests = await Get(DigestContents, PathGlobs([os.path.join(directory, "*", "Cargo.toml")]))
+    found = {}
+    for entry in manifests:
+        try:
+            manifest = parse_cargo_manifest(entry.content.decode(errors="replace"), origin=entry.path)
+        except CargoManifestError:
+            continue  # a broken manifest of some other crate is not this build's concern
+        key = f"{manifest.package_name}-{manifest.package_version}"
+        if key in wanted:
+            found[key] = os.path.basename(os.path.dirname(entry.path))
+    return found
+
+
 async def _locked_crates_from_directory(directory: str, lockfile: CargoLock, lockfile_path: str) -> Digest:
     """The registry folders of exactly the locked crates, under `__registry/`; fails naming any missing crate."""
     if not directory:
@@ -73,15 +96,23 @@ async def _locked_crates_from_directory(directory: str, lockfile: CargoLock, loc
         Snapshot, PathGlobs([os.path.join(directory, name, "**") for name in sorted(wanted)])
     )
     present = {os.path.relpath(path, directory).split(os.sep, 1)[0] for path in snapshot.files}
-    missing = sorted(set(wanted) - present)
+    missing = set(wanted) - present
+    crate_digests = [snapshot.digest]
     if missing:
-        listing = ", ".join(f"{wanted[name].name} {wanted[name].version}" for name in missing)
+        renamed = await _renamed_crate_folders(directory, missing)
+        if renamed:
+            crate_digests.append(
+                await Get(Digest, PathGlobs([os.path.join(directory, folder, "**") for folder in sorted(renamed.values())]))
+            )
+        missing -= renamed.keys()
+    if missing:
+        listing = ", ".join(f"{wanted[name].name} {wanted[name].version}" for name in sorted(missing))
         raise VendoringError(
             f"{lockfile_path} locks crates that the registry at {directory}/ does not have: {listing}. "
             "Add them to the registry (for this repository: their Debian packages to "
             "build-support/registry/packages.txt), or lock versions the registry has."
         )
-    crates = await Get(Digest, RemovePrefix(snapshot.digest, directory))
+    crates = await Get(Digest, RemovePrefix(await Get(Digest, MergeDigests(crate_digests)), directory))
     mounted = await Get(Digest, AddPrefix(crates, _REGISTRY_MOUNT))
     # The folder must exist even when nothing is locked, or cargo cannot open the source.
     mount_point = await Get(Digest, CreateDigest([Directory(_REGISTRY_MOUNT)]))

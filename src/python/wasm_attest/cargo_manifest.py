@@ -23,6 +23,7 @@ class CargoManifest:
     """The parts of a Cargo.toml this project reads."""
 
     package_name: str | None
+    package_version: str | None
     workspace_members: tuple[str, ...]
 
 
@@ -35,5 +36,10 @@ def parse_cargo_manifest(text: str, *, origin: str = "Cargo.toml") -> CargoManif
     package = document.get("package", {})
     workspace = document.get("workspace", {})
     name = package.get("name") if isinstance(package, dict) else None
+    version = package.get("version") if isinstance(package, dict) else None
     members = workspace.get("members", []) if isinstance(workspace, dict) else []
-    return CargoManifest(package_name=name if isinstance(name, str) else None, workspace_members=tuple(members))
+    return CargoManifest(
+        package_name=name if isinstance(name, str) else None,
+        package_version=version if isinstance(version, str) else None,
+        workspace_members=tuple(members),
+    )

@@ -35,6 +35,21 @@ def test_registry_crates_are_vendored_and_linked(rule_runner: RuleRunner, capfd:
     assert capfd.readouterr().out == '{"program":"serde-json","arg_count":1,"args":["x"]}\n'
 
 
+def test_registry_folder_named_other_than_name_version(
+    rule_runner: RuleRunner, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """cargo finds directory-source crates by their Cargo.toml; Debian names some folders otherwise."""
+    add_testproject(rule_runner, "serde-json")
+    add_registry_crates(rule_runner, "serde-1.0.152", "serde_json-1.0.87", "itoa-1.0.1", "ryu-1.0.2")
+    registry = Path(rule_runner.build_root, "registry")
+    (registry / "ryu-1.0.2").rename(registry / "ryu")
+    outputs = package(rule_runner, Address("serde-json", target_name="serde-json"))
+    path = Path(rule_runner.build_root, "serde-json.wasm")
+    path.write_bytes(outputs["serde-json/serde-json/serde-json.wasm"])
+    assert run_component(path, ["y"]) == 0
+    assert capfd.readouterr().out == '{"program":"serde-json","arg_count":1,"args":["y"]}\n'
+
+
 def test_workspace_member(rule_runner: RuleRunner, capfd: pytest.CaptureFixture[str]) -> None:
     add_testproject(rule_runner, "workspace")
     outputs = package(rule_runner, Address("workspace", target_name="app-two"))
