@@ -33,7 +33,12 @@ from wasm_component.target_types import (
     WasmComponentSignedLayoutField,
     WasmComponentSourcesField,
 )
-from wasm_component.util_rules.signing_keys import key_path, load_signers, password_variables
+from wasm_component.util_rules.signing_keys import (
+    key_path,
+    owner_public_key,
+    password_variables,
+    trusted_owner_keys,
+)
 
 EXIT_VERIFIED, EXIT_FAILED, EXIT_CONFIGURATION = 0, 1, 2
 
@@ -133,10 +138,9 @@ def _trusted_owner_keys(
     goal: VerifyLayoutSubsystem, options: AttestationSubsystem, env: EnvironmentVars
 ) -> tuple[PublicKeyLike, ...]:
     """The trust root, from the command line or configuration only, in that order of precedence."""
-    configured = goal.owner_key or options.trusted_owner_keys
-    if configured:
-        return tuple(load_public_key(key_path(path)) for path in configured)
-    return (load_signers(options, env).signers.owner.public_key,)
+    if goal.owner_key:
+        return tuple(load_public_key(key_path(path)) for path in goal.owner_key)
+    return trusted_owner_keys(options) or (owner_public_key(options, env),)
 
 
 def rules():

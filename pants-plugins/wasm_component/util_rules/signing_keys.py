@@ -63,10 +63,17 @@ def load_signers(options: AttestationSubsystem, env: EnvironmentVars) -> LoadedS
             )
         keys = _development_keys(options, env)
         return LoadedSigners(Signers(keys.owner, {step: keys.functionary for step in STEPS}), keys.warning)
-    owner = load_signing_key(
-        key_path(options.owner_key), password_env_var=options.owner_key_password_env, environ=env
-    )
-    return LoadedSigners(Signers(owner, load_functionaries(options, env).keys), None)
+    return LoadedSigners(Signers(_load_owner(options, env), load_functionaries(options, env).keys), None)
+
+
+def owner_public_key(options: AttestationSubsystem, env: EnvironmentVars) -> SSlibKey:
+    """The public half of the configured (or development) owner key, reading no functionary key.
+
+    A verify-only job may hold the owner key without any functionary key.
+    """
+    if options.owner_key:
+        return _load_owner(options, env).public_key
+    return _development_keys(options, env).owner.public_key
 
 
 def load_functionaries(options: AttestationSubsystem, env: EnvironmentVars) -> LoadedFunctionaries:
@@ -99,6 +106,10 @@ def load_functionaries(options: AttestationSubsystem, env: EnvironmentVars) -> L
 def trusted_owner_keys(options: AttestationSubsystem) -> tuple[SSlibKey, ...]:
     """The public keys of `[wasm-attest].trusted_owner_keys`: the only trust root for an owner-signed layout."""
     return tuple(load_public_key(key_path(path)) for path in options.trusted_owner_keys)
+
+
+def _load_owner(options: AttestationSubsystem, env: EnvironmentVars) -> SigningKey:
+    return load_signing_key(key_path(options.owner_key), password_env_var=options.owner_key_password_env, environ=env)
 
 
 def _development_keys(options: AttestationSubsystem, env: EnvironmentVars) -> DevelopmentKeys:
