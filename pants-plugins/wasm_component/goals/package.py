@@ -3,7 +3,8 @@
 The package step refuses to succeed unless the bundle it is about to write
 verifies: the layout over the links and the very bytes going to `dist/`, and
 the provenance's signature and subject. On failure it also removes the
-target's previous output, so nothing unverified is left to ship.
+target's previous output, so nothing unverified is left to ship; on success it
+clears that folder too, so the bundle in `dist/` is exactly this build's.
 
 In release mode the layout is the owner's committed, signed one and the trust
 root is `[wasm-attest].trusted_owner_keys`, so this same check is what fails a
@@ -34,6 +35,7 @@ from wasm_component.util_rules.attest import AttestationRequest, AttestedCompone
 from wasm_component.util_rules.build import BuiltComponent
 from wasm_component.util_rules.cargo_project import CargoProject, CargoProjectRequest
 from wasm_component.util_rules.signed_layout import CommittedLayout, CommittedLayoutRequest
+from wasm_component.util_rules.signing_keys import SigningIdentity, SigningIdentityRequest
 
 
 class PackageVerificationError(WasmAttestError):
@@ -52,20 +54,24 @@ class WasmComponentFieldSet(PackageFieldSet, RunFieldSet):
 @rule(desc="Package a wasm_component")
 async def package_wasm_component(field_set: WasmComponentFieldSet, distdir: DistDir) -> BuiltPackage:
     output_dir = field_set.output_path.value_or_default(file_ending=None)
-    # The committed layout first: release-mode configuration errors should not wait for a build.
+    # The layout and the keys first: configuration errors should not wait for a build.
     layout = await Get(CommittedLayout, CommittedLayoutRequest(field_set.address))
+    identity = await Get(SigningIdentity, SigningIdentityRequest(release_mode=layout.content is not None))
     project = await Get(CargoProject, CargoProjectRequest(field_set.address))
     component = await Get(BuiltComponent, CargoProject, project)
-    attested = await Get(AttestedComponent, AttestationRequest(project, component, layout))
+    attested = await Get(AttestedComponent, AttestationRequest(project, component, layout, identity))
     contents = await Get(DigestContents, Digest, attested.digest)
+    previous_output = Path(BuildRoot().path, distdir.relpath, output_dir)
     try:
         _verify_before_delivery(contents, attested)
     except VerificationError as error:
-        shutil.rmtree(Path(BuildRoot().path, distdir.relpath, output_dir), ignore_errors=True)
+        shutil.rmtree(previous_output, ignore_errors=True)
         raise PackageVerificationError(
             f"{field_set.address}: the attestations of the build do not verify, so nothing was written "
             f"(and {distdir.relpath / output_dir} was removed): {error}"
         ) from None
+    # Links signed by other keys, or an old layout, must not sit beside the new bundle in dist/.
+    shutil.rmtree(previous_output, ignore_errors=True)
     digest = await Get(Digest, AddPrefix(attested.digest, output_dir))
     summary = ("verified: layout signature and expiry, links, artifact rules, final files, provenance",)
     if attested.committed_layout:

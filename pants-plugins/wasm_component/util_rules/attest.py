@@ -52,6 +52,7 @@ from wasm_component.util_rules.cargo_metadata import CargoMetadata, CargoMetadat
 from wasm_component.util_rules.cargo_project import CargoProject
 from wasm_component.util_rules.signed_layout import CommittedLayout
 from wasm_component.util_rules.signing_keys import (
+    SigningIdentity,
     load_functionaries,
     load_signers,
     password_variables,
@@ -159,6 +160,8 @@ class AttestationRequest:
     project: CargoProject
     component: BuiltComponent
     layout: CommittedLayout
+    identity: SigningIdentity
+    """Who signs: part of the request so that new keys re-sign rather than reuse old signatures."""
 
 
 @dataclass(frozen=True)

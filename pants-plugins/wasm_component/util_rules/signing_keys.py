@@ -4,6 +4,13 @@ Keys are never turned into digests or Process inputs: they are read here,
 used to sign, and dropped, so they cannot reach Pants' store, cache or
 `dist/`. With no keys configured, development keys are generated (once, in a
 user-level folder) and the build says so.
+
+Because key files are read outside the engine, Pants cannot see them change.
+`SigningIdentity` is therefore computed by an uncacheable rule, afresh on every
+run: it loads the keys (so a bad key fails before a long build starts) and
+keeps only their public key ids, which rules that sign take as an input. A new
+key, or a re-keyed step, changes the identity and so re-signs; an unchanged one
+lets Pants reuse what it signed before.
 """
 
 from __future__ import annotations
@@ -14,7 +21,8 @@ from pathlib import Path
 from typing import Mapping
 
 from pants.base.build_root import BuildRoot
-from pants.engine.env_vars import EnvironmentVars
+from pants.engine.env_vars import EnvironmentVars, EnvironmentVarsRequest
+from pants.engine.rules import Get, _uncacheable_rule, collect_rules
 from securesystemslib.signer import SSlibKey
 
 from wasm_attest.component_pipeline import STEPS, Signers
@@ -46,6 +54,34 @@ class LoadedFunctionaries:
     keys: Mapping[str, SigningKey]
     """The private key of each step's functionary, by step name."""
     notice: str | None
+
+
+@dataclass(frozen=True)
+class SigningIdentityRequest:
+    release_mode: bool
+    """True when the owner signed the layout offline: then only functionary keys and trusted owner keys are read."""
+
+
+@dataclass(frozen=True)
+class SigningIdentity:
+    """Which keys sign (and which owner keys are trusted) on this run, by public key id only."""
+
+    keyids: tuple[tuple[str, str], ...]
+    """(role, keyid) pairs: `owner`, `trusted-owner`, and each step's name."""
+
+
+@_uncacheable_rule(desc="Check the signing keys")
+async def signing_identity(request: SigningIdentityRequest, options: AttestationSubsystem) -> SigningIdentity:
+    env = await Get(EnvironmentVars, EnvironmentVarsRequest(password_variables(options)))
+    if request.release_mode:
+        functionaries = load_functionaries(options, env).keys
+        roles = [("trusted-owner", key.keyid) for key in trusted_owner_keys(options)]
+    else:
+        signers = load_signers(options, env).signers
+        functionaries = signers.functionaries
+        roles = [("owner", signers.owner.public_key.keyid)]
+    roles += [(step, functionaries[step].public_key.keyid) for step in STEPS]
+    return SigningIdentity(tuple(roles))
 
 
 def password_variables(options: AttestationSubsystem) -> tuple[str, ...]:
@@ -121,3 +157,7 @@ def key_path(configured: str) -> Path:
     """Key paths in pants.toml are relative to the build root, or absolute (`~` allowed)."""
     path = Path(os.path.expanduser(configured))
     return path if path.is_absolute() else Path(BuildRoot().path, path)
+
+
+def rules():
+    return collect_rules()

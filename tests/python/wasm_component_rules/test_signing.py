@@ -64,6 +64,47 @@ def test_configured_keys_sign_and_the_owner_key_verifies(rule_runner: RuleRunner
     assert report.owner_keyids == (load_public_key(keys["owner_pub"]).keyid,)
 
 
+def test_replacing_a_key_file_re_signs_instead_of_reusing_old_signatures(
+    rule_runner: RuleRunner, keys: dict[str, Path]
+) -> None:
+    """Key files are read outside the engine, so a new key at the same path must still reach the signatures."""
+    add_testproject(rule_runner, "hello")
+    configure_keys(rule_runner, keys)
+    first = package(rule_runner, HELLO)
+
+    folder = keys["owner"].parent
+    write_key(folder, "owner", ec.generate_private_key(ec.SECP256R1()), PASSWORD)
+    write_key(folder, "functionary", ed25519.Ed25519PrivateKey.generate())
+    rule_runner.set_session_values(rule_runner.extra_session_values)  # the next run of the same pantsd
+    second = package(rule_runner, HELLO)
+
+    assert {Path(path).name for path in first if path.endswith(".link")}.isdisjoint(
+        Path(path).name for path in second if path.endswith(".link")
+    ), "link file names carry the signer's keyid, so new keys must give new names"
+    with tempfile.TemporaryDirectory() as bundle:
+        for path, content in second.items():
+            Path(bundle, Path(path).name).write_bytes(content)
+        report = verify_attestations(Path(bundle), trusted_owner_keys=[load_public_key(keys["owner_pub"])])
+    assert report.owner_keyids == (load_public_key(keys["owner_pub"]).keyid,)
+
+
+def test_links_of_an_earlier_build_are_cleared_from_dist(rule_runner: RuleRunner, keys: dict[str, Path]) -> None:
+    """After re-keying, dist/ must not keep the links the old keys signed next to the new bundle."""
+    add_testproject(rule_runner, "hello")
+    configure_keys(rule_runner, keys)
+    first = package(rule_runner, HELLO)
+    for path, content in first.items():  # what `pants package` wrote to dist/
+        Path(rule_runner.build_root, "dist", path).parent.mkdir(parents=True, exist_ok=True)
+        Path(rule_runner.build_root, "dist", path).write_bytes(content)
+
+    write_key(keys["owner"].parent, "functionary", ed25519.Ed25519PrivateKey.generate())
+    rule_runner.set_session_values(rule_runner.extra_session_values)
+    second = package(rule_runner, HELLO)
+
+    old_links = [path for path in first if path.endswith(".link") and path not in second]
+    assert old_links and not any(Path(rule_runner.build_root, "dist", path).exists() for path in old_links)
+
+
 def test_development_keys_are_announced_on_every_package(rule_runner: RuleRunner) -> None:
     add_testproject(rule_runner, "hello")
     built = build_package(rule_runner, HELLO)
@@ -95,6 +136,22 @@ def test_missing_key_file_is_a_clear_error(rule_runner: RuleRunner) -> None:
     )
     message = package_error(rule_runner, HELLO)
     assert "keys/absent.pem" in message
+
+
+def test_key_errors_come_before_the_build(rule_runner: RuleRunner) -> None:
+    """A missing key is reported before anything is read or compiled (a release build can take minutes).
+
+    The crate has no Cargo.lock, which the build would reject first if it ran first.
+    """
+    add_testproject(rule_runner, "hello")
+    Path(rule_runner.build_root, "hello", "Cargo.lock").unlink()
+    configure(
+        rule_runner,
+        "--wasm-attest-owner-key=keys/absent.pem",
+        "--wasm-attest-default-functionary-key=keys/absent.pem",
+    )
+    message = package_error(rule_runner, HELLO)
+    assert "keys/absent.pem" in message and "Cargo.lock" not in message
 
 
 def test_functionary_keys_without_an_owner_key_are_rejected(rule_runner: RuleRunner, keys: dict[str, Path]) -> None:
