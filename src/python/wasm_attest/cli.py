@@ -1,22 +1,27 @@
-"""`wasm-attest`: verify a component bundle, and sign a reviewed layout, without Pants.
+"""`wasm-attest`: verify a component bundle, sign a reviewed layout and inspect a component, without Pants.
 
 A release job downloads what a build produced and must decide, offline, whether
 it may ship; `wasm-attest verify` makes that decision with the same
 verification `pants package` and `pants verify-layout` run, trusting only the
 owner keys named on its command line. `wasm-attest sign-layout` is the owner's
 offline half of pre-signed layouts: it signs the unsigned, reviewable layout
-JSON that `pants generate-layout` writes.
+JSON that `pants generate-layout` writes. `wasm-attest inspect` shows what a
+`.wasm` found anywhere carries: its embedded dependency list, metadata
+sections, custom sections and, for a component, its imports and exports.
 
-Exit status: 0 when everything verified (or the layout was signed); 1 when
-verification failed, or the layout to sign is not a valid layout; 2 for usage
-and configuration errors (bad arguments, a missing folder, a key that cannot be
-loaded). Expected failures print a message, never a traceback, and neither
-command writes anything but `sign-layout`'s output file.
+Exit status: 0 when everything verified (or the layout was signed, or the file
+was inspected); 1 when verification failed, the layout to sign is not a valid
+layout, or the file to inspect is not a well-formed module or component or
+carries unreadable records; 2 for usage and configuration errors (bad
+arguments, a missing folder or file, a key that cannot be loaded). Expected
+failures print a message, never a traceback, and no command writes anything
+but `sign-layout`'s output file.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import shlex
@@ -27,12 +32,16 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from wasm_attest import __version__
-from wasm_attest.bundle_files import METADATA_SIZE_LIMIT, BundleFileError, read_limited
+from wasm_attest.bundle_files import ARTIFACT_SIZE_LIMIT, METADATA_SIZE_LIMIT, BundleFileError, read_limited
+from wasm_attest.component_metadata import read_component_metadata
+from wasm_attest.dep_v0 import SECTION_NAME as DEP_V0_SECTION
+from wasm_attest.dep_v0 import decode_dep_v0
 from wasm_attest.errors import WasmAttestError
 from wasm_attest.inspections import DEFAULT_INSPECTION_TIMEOUT
 from wasm_attest.keys import load_public_key, load_signing_key
 from wasm_attest.layout import LayoutError, load_unsigned_layout, sign_layout
 from wasm_attest.verification import VerificationError, failure_json, verify_attestations
+from wasm_attest.wasm_sections import binary_kind, component_externs, custom_sections
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -61,8 +70,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="wasm-attest",
-        description="Verify attested WebAssembly component bundles offline, and sign reviewed in-toto layouts.",
-        epilog="Exit status: 0 verified/signed, 1 verification failed (or invalid layout), 2 usage or configuration error.",
+        description=(
+            "Verify attested WebAssembly component bundles offline, sign reviewed in-toto layouts, "
+            "and inspect what a component carries."
+        ),
+        epilog=(
+            "Exit status: 0 verified/signed/inspected, 1 verification failed (or invalid layout, or a malformed file "
+            "to inspect), 2 usage or configuration error."
+        ),
     )
     parser.add_argument("--version", action="version", version=f"wasm-attest {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -116,6 +131,20 @@ def _parser() -> argparse.ArgumentParser:
     sign.add_argument("--password-env", metavar="VAR", help="the NAME of the environment variable holding the key's password")
     sign.add_argument("--output", required=True, metavar="OUT", type=Path, help="where to write the signed layout, e.g. root.layout")
     sign.set_defaults(run=_sign_layout)
+
+    inspect = commands.add_parser(
+        "inspect",
+        help="show what a .wasm module or component carries",
+        description=(
+            "Reads FILE, a WebAssembly module or component from anywhere (it is treated as untrusted), and prints its "
+            "kind, size and SHA-256, its custom sections, the metadata sections `wasm-tools metadata add` writes, the "
+            "dependency list of every .dep-v0 section (what cargo audit and other scanners read) and, for a component, "
+            "the names it imports and exports. Nothing is run or written."
+        ),
+    )
+    inspect.add_argument("file", metavar="FILE.wasm", type=Path, help="the module or component to inspect")
+    inspect.add_argument("--format", choices=("text", "json"), default="text", help="text for people (default), json for machines")
+    inspect.set_defaults(run=_inspect)
     return parser
 
 
@@ -239,6 +268,120 @@ def _write_atomically(path: Path, content: bytes) -> None:
     except OSError as error:
         os.unlink(temporary)
         raise UsageError(f"Cannot write {path} ({error.strerror}).") from None
+
+
+def _inspect(arguments: argparse.Namespace) -> int:
+    as_json = arguments.format == "json"
+    path: Path = arguments.file
+    try:
+        data = _read_binary(path)
+        report = _inspection(data)
+    except UsageError as error:
+        _report_inspect_failure(path, error, as_json)
+        return EXIT_USAGE
+    except WasmAttestError as error:
+        _report_inspect_failure(path, error, as_json)
+        return EXIT_FAILED
+    if as_json:
+        _print_json({"file": str(path), **report, "error": None})
+    else:
+        print(_inspection_text(path, report))
+    return EXIT_OK
+
+
+def _read_binary(path: Path) -> bytes:
+    """The file's bytes; a link is followed, since the user named it, but a FIFO or device is refused."""
+    if not path.exists():
+        raise UsageError(f"{path} does not exist; give the path of a .wasm file.")
+    if path.is_dir():
+        raise UsageError(f"{path} is a folder; give the path of a .wasm file.")
+    try:
+        return read_limited(path.resolve(), ARTIFACT_SIZE_LIMIT, name=str(path))
+    except BundleFileError as error:
+        raise WasmAttestError(error.detail) from None
+    except OSError as error:
+        raise UsageError(f"{path} cannot be read ({error.strerror}).") from None
+
+
+def _inspection(data: bytes) -> dict[str, Any]:
+    """What `inspect` reports about a binary, as JSON-ready values; the text output is drawn from the same."""
+    kind = binary_kind(data)
+    sections = custom_sections(data)
+    externs = component_externs(data) if kind == "component" else None
+    return {
+        "kind": kind,
+        "size": len(data),
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "custom_sections": [
+            {"name": section.name, "size": len(section.payload), "depth": section.depth} for section in sections
+        ],
+        "metadata": read_component_metadata(data).to_json(),
+        "dependency_lists": [
+            _dependency_list_json(section.depth, section.payload) for section in sections if section.name == DEP_V0_SECTION
+        ],
+        "imports": None if externs is None else list(externs.imports),
+        "exports": None if externs is None else list(externs.exports),
+    }
+
+
+def _dependency_list_json(depth: int, payload: bytes) -> dict[str, Any]:
+    deps = decode_dep_v0(payload)
+    return {
+        "depth": depth,
+        "format": deps.format,
+        "packages": [
+            {
+                "name": package.name,
+                "version": package.version,
+                "source": package.source,
+                "kind": package.kind,
+                "root": package.root,
+                "dependencies": list(package.dependencies),
+            }
+            for package in deps.packages
+        ],
+    }
+
+
+def _inspection_text(path: Path, report: dict[str, Any]) -> str:
+    """The report for people; every text from the file is escaped, so a hostile file cannot drive the terminal."""
+    lines = [f"{path}: WebAssembly {report['kind']}, {report['size']} bytes, sha256 {report['sha256']}", ""]
+    lines.append(f"Custom sections ({len(report['custom_sections'])}):")
+    for section in report["custom_sections"]:
+        lines.append(f"  {_printable(section['name']):<24} {section['size']:>9} bytes  {_where(section['depth'])}")
+    metadata = {field: value for field, value in report["metadata"].items() if value is not None}
+    lines += ["", "Metadata:" if metadata else "Metadata: none (no name or metadata sections at the top level)"]
+    lines += [f"  {field}: {_printable(value)}" for field, value in metadata.items()]
+    if not report["dependency_lists"]:
+        lines += ["", f"Dependencies: none (no {DEP_V0_SECTION} section)"]
+    for deps in report["dependency_lists"]:
+        heading = f"Dependencies ({DEP_V0_SECTION}, {_where(deps['depth'])}, format {deps['format'] or 0})"
+        lines += ["", f"{heading}: {len(deps['packages'])} packages"]
+        lines += [
+            "  " + _printable(" ".join([package["name"], package["version"], package["source"], package["kind"]]))
+            + (" (root)" if package["root"] else "")
+            for package in deps["packages"]
+        ]
+    for title in ("imports", "exports"):
+        if report[title] is not None:
+            lines += ["", f"{title.capitalize()} ({len(report[title])}):", *(f"  {_printable(name)}" for name in report[title])]
+    return "\n".join(lines)
+
+
+def _where(depth: int) -> str:
+    return "top level" if depth == 0 else f"nested, depth {depth}"
+
+
+def _printable(text: str) -> str:
+    """`text` with control and other unprintable characters shown as escapes."""
+    return "".join(character if character.isprintable() else repr(character)[1:-1] for character in text)
+
+
+def _report_inspect_failure(path: Path, error: WasmAttestError, as_json: bool) -> None:
+    if as_json:
+        _print_json({"file": str(path), "error": {"message": str(error), "offset": getattr(error, "offset", None)}})
+    else:
+        print(f"wasm-attest: error: {error}", file=sys.stderr)
 
 
 def _report_failure(error: WasmAttestError, as_json: bool, label: str) -> None:

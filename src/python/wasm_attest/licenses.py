@@ -11,12 +11,16 @@ make a build fail.
 from __future__ import annotations
 
 import re
+import threading
 from functools import lru_cache
 
 from license_expression import ExpressionError, Licensing, get_spdx_licensing
 
 # Cargo documents `/` as the deprecated way to write OR between licences.
 _LEGACY_OR = re.compile(r"\s*/\s*")
+# The shared Licensing object builds its tokenizer lazily and is not safe to use from two threads at
+# once (Pants runs rules in parallel threads: "'object' object has no attribute 'children'").
+_PARSING = threading.Lock()
 
 
 def spdx_expression(cargo_license: str) -> str | None:
@@ -31,7 +35,8 @@ def spdx_expression(cargo_license: str) -> str | None:
 @lru_cache(maxsize=None)
 def _normalised(expression: str) -> str | None:
     try:
-        parsed = _spdx_licensing().parse(expression, validate=True, strict=True)
+        with _PARSING:
+            parsed = _spdx_licensing().parse(expression, validate=True, strict=True)
     except ExpressionError:
         return None
     return None if parsed is None else str(parsed)
