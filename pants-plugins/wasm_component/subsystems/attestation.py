@@ -33,7 +33,7 @@ class AttestationSubsystem(Subsystem):
         default={},
         help=softwrap(
             """
-            Private keys of the functionaries, by step name (`vendor`, `build`, `sbom`,
+            Private keys of the functionaries, by step name (`vendor`, `build`, `embed`, `sbom`,
             `package`); a step without a key here is signed with `default_functionary_key`.
             """
         ),

@@ -1,8 +1,11 @@
-"""Attests a built component: SBOM, one signed link per step, layout and SLSA provenance.
+"""Attests a built component: embedded dependency list, SBOM, one signed link per step, layout and SLSA provenance.
 
 These rules only gather what the build produced (digests, cargo's messages and
 metadata, the toolchain's identity, the source revision) and hand it to the
-core library, which owns every format. Gathering (`ComponentEvidence`) is
+core library, which owns every format. The embed step runs here, in-process:
+the component cargo built gets its `.dep-v0` and metadata sections from the
+same crate inventory the SBOM is made of, and the SBOM then describes the
+component as delivered. Gathering (`ComponentEvidence`) is
 apart from signing, so `generate-layout` can derive the layout a build implies
 without signing anything. The attested result is the complete output folder of
 the target, ready to be verified and written to `dist/`: with a layout derived
@@ -11,6 +14,7 @@ and signed here, or, in release mode, the owner's committed signed layout.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Mapping
@@ -19,6 +23,7 @@ from pants.engine.env_vars import EnvironmentVars, EnvironmentVarsRequest
 from pants.engine.fs import (
     CreateDigest,
     Digest,
+    DigestContents,
     DigestEntries,
     DigestSubset,
     FileContent,
@@ -43,6 +48,10 @@ from wasm_attest.component_pipeline import (
     source_descriptor,
     toolchain_descriptor,
 )
+from wasm_attest.component_metadata import metadata_from_cargo_metadata
+from wasm_attest.crate_inventory import crate_inventory
+from wasm_attest.dep_v0 import dependency_list
+from wasm_attest.embedding import embed_attestable_sections
 from wasm_attest.keys import PublicKeyLike, public_key_pem
 from wasm_attest.provenance import Provenance
 from wasm_attest.sbom import SbomInputs, build_sbom
@@ -91,16 +100,29 @@ async def component_evidence(
 ) -> ComponentEvidence:
     project, component = request.project, request.component
     files = ComponentFiles(component.filename)
-    metadata, revision, lockfile = await MultiGet(
+    metadata, revision, lockfile, built = await MultiGet(
         Get(CargoMetadata, CargoMetadataRequest(project, component.vendored)),
         Get(SourceRevision),
         Get(Digest, DigestSubset(project.sources_digest, PathGlobs([project.lockfile_path]))),
+        Get(DigestContents, Digest, component.digest),
     )
     timestamp = datetime.fromtimestamp(revision.timestamp, tz=timezone.utc)
+    inventory = crate_inventory(
+        metadata_json=metadata.json,
+        build_messages=component.build_messages,
+        lockfile=project.lockfile,
+        package=project.package,
+        target_triple=WASM_TARGET,
+    )
+    embedded = embed_attestable_sections(
+        built[0].content,
+        dependency_list(inventory),
+        metadata_from_cargo_metadata(metadata.json, inventory.root.id, revision=revision.commit),
+    )
     sbom = build_sbom(
         SbomInputs(
             component_name=project.package,
-            component_sha256=component.sha256,
+            component_sha256=hashlib.sha256(embedded).hexdigest(),
             lockfile=project.lockfile,
             metadata_json=metadata.json,
             build_messages=component.build_messages,
@@ -116,9 +138,11 @@ async def component_evidence(
         Digest,
         MergeDigests(
             [
-                component.digest,
                 await Get(Digest, RemovePrefix(lockfile, project.root)),
-                await Get(Digest, CreateDigest([FileContent(files.sbom, sbom.json_bytes)])),
+                await Get(
+                    Digest,
+                    CreateDigest([FileContent(files.component, embedded), FileContent(files.sbom, sbom.json_bytes)]),
+                ),
             ]
         ),
     )
@@ -127,7 +151,7 @@ async def component_evidence(
     steps = {
         VENDOR: component.vendored.record.evidence(environment),
         BUILD: component.record.evidence(environment),
-        **delivery_evidence(files, delivered, str(project.address), environment),
+        **delivery_evidence(files, component.sha256, delivered, str(project.address), environment),
     }
     sources = {
         path: digest

@@ -39,9 +39,10 @@ if TYPE_CHECKING:  # the SBOM library is heavy; verification imports this module
 
 VENDOR = "vendor"
 BUILD = "build"
+EMBED = "embed"
 SBOM = "sbom"
 PACKAGE = "package"
-STEPS = (VENDOR, BUILD, SBOM, PACKAGE)
+STEPS = (VENDOR, BUILD, EMBED, SBOM, PACKAGE)
 
 WASM_TARGET = "wasm32-wasip2"
 LOCKFILE = "Cargo.lock"
@@ -121,9 +122,11 @@ def step_plans(
     vendor reads the manifests, the lockfile and the registry's copies of the
     locked crates, and creates `vendor/`; build consumes exactly those vendored
     crates and manifests plus the sources and toolchain, and creates the
-    component; sbom reads the component and the lockfile; package delivers the
-    component, lockfile and SBOM unchanged. Source files are allowed by name, so
-    a file the build did not declare fails verification.
+    component; embed reads it and the lockfile and modifies the component
+    (adding its `.dep-v0` and metadata sections); sbom reads the embedded
+    component and the lockfile; package delivers the component, lockfile and
+    SBOM unchanged. Source files are allowed by name, so a file the build did
+    not declare fails verification.
     """
     vendor_sources = sorted(path for path in evidence[VENDOR].materials if not path.startswith("registry/"))
     build_sources = sorted(
@@ -133,7 +136,7 @@ def step_plans(
     )
     from_vendor_materials = tuple(ArtifactMatch(path, VENDOR, "materials") for path in vendor_sources)
     delivered = (
-        ArtifactMatch(files.component, BUILD),
+        ArtifactMatch(files.component, EMBED),
         ArtifactMatch(files.sbom, SBOM),
         ArtifactMatch(LOCKFILE, VENDOR, "materials"),
     )
@@ -154,10 +157,17 @@ def step_plans(
             creates=(files.component,),
         ),
         StepPlan(
+            name=EMBED,
+            expected_command=evidence[EMBED].command,
+            functionary_keys=(functionary_keys[EMBED],),
+            consumes=(ArtifactMatch(files.component, BUILD), ArtifactMatch(LOCKFILE, VENDOR, "materials")),
+            modifies=(files.component,),
+        ),
+        StepPlan(
             name=SBOM,
             expected_command=evidence[SBOM].command,
             functionary_keys=(functionary_keys[SBOM],),
-            consumes=(ArtifactMatch(files.component, BUILD), ArtifactMatch(LOCKFILE, VENDOR, "materials")),
+            consumes=(ArtifactMatch(files.component, EMBED), ArtifactMatch(LOCKFILE, VENDOR, "materials")),
             creates=(files.sbom,),
         ),
         StepPlan(
@@ -184,7 +194,7 @@ def component_layout(
         step_plans(files, evidence, functionary_keys),
         final_products=files.final_products,
         expires=expires,
-        readme=f"How {files.component} must be built: vendor, build, sbom, package.",
+        readme=f"How {files.component} must be built: {', '.join(STEPS)}.",
     )
 
 
@@ -263,13 +273,24 @@ def source_tree_digest(sources: Mapping[str, str]) -> str:
 
 
 def delivery_evidence(
-    files: ComponentFiles, delivered: Mapping[str, str], target: str, environment: Mapping[str, str]
+    files: ComponentFiles,
+    built_component_sha256: str,
+    delivered: Mapping[str, str],
+    target: str,
+    environment: Mapping[str, str],
 ) -> dict[str, StepEvidence]:
-    """The evidence of the in-process steps: sbom (component + lockfile -> SBOM) and package (the delivered files).
+    """The evidence of the in-process steps: embed (built component + lockfile -> component with its
+    dependency list and metadata), sbom (component + lockfile -> SBOM) and package (the delivered files).
 
     `delivered` maps each of `files.final_products` to its sha256.
     """
     return {
+        EMBED: StepEvidence(
+            command=("wasm-attest", "embed", "--sections", ".dep-v0,metadata"),
+            materials={files.component: built_component_sha256, LOCKFILE: delivered[LOCKFILE]},
+            products={files.component: delivered[files.component]},
+            environment=environment,
+        ),
         SBOM: StepEvidence(
             command=("wasm-attest", "sbom", "--target", WASM_TARGET),
             materials={name: delivered[name] for name in (files.component, LOCKFILE)},

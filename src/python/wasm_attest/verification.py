@@ -20,7 +20,9 @@ pipeline does not do, or does in a way we must not:
 - It checks what a wasm component bundle promises beyond in-toto's rules, so a
   looser layout (a hand-written or pre-signed one) cannot skip it: the
   `Cargo.lock` in the folder is the one every step that read a `Cargo.lock`
-  recorded, and each SBOM's `metadata.component` SHA-256 is the component's.
+  recorded, each SBOM's `metadata.component` SHA-256 is the component's, and
+  the three records of what was linked agree: the SBOM's crates, the
+  component's embedded `.dep-v0` and the `Cargo.lock` (`dependency_agreement`).
 - It checks the SLSA provenance: signed by a functionary the layout authorises
   for the last step (the step that delivers the component; provenance is made
   per build, like links, whereas the owner key signs layouts and may be kept
@@ -43,7 +45,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any, Collection, Iterable, Mapping, Sequence
+from typing import Any, Callable, Collection, Iterable, Mapping, Sequence, TypeVar
 
 import in_toto.rulelib
 import securesystemslib.exceptions
@@ -69,13 +71,17 @@ from wasm_attest.bundle_files import (
     read_limited,
     sha256_limited,
 )
+from wasm_attest.cargo_lock import parse_cargo_lock
 from wasm_attest.component_pipeline import LOCKFILE, ComponentFiles
+from wasm_attest.dependency_agreement import DependencyMismatch, check_dependency_agreement
+from wasm_attest.embedding import embedded_dependencies
 from wasm_attest.errors import WasmAttestError
 from wasm_attest.inspections import DEFAULT_INSPECTION_TIMEOUT, InspectionError, run_inspection
 from wasm_attest.keys import KeyLoadError, PublicKeyLike, key_dict
 from wasm_attest.layout import ATTESTATION_FILE_PATTERNS, LAYOUT_FILE_NAME
 from wasm_attest.links import link_file_name
 from wasm_attest.provenance import PROVENANCE_PREDICATE_TYPE, ProvenanceError, read_provenance
+from wasm_attest.sbom import read_sbom_crates
 
 _EXPIRES_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 # What parsing untrusted JSON metadata can raise: bad JSON or UTF-8 (ValueError), the wrong shapes
@@ -90,6 +96,7 @@ _METADATA_ERRORS = (
     InvalidMetadata,
     securesystemslib.exceptions.FormatError,
 )
+_Parsed = TypeVar("_Parsed")
 # Files the verification parses, which get the small size cap.
 _PARSED_FILE_PATTERNS = (*ATTESTATION_FILE_PATTERNS, "*.cdx.json")
 
@@ -172,6 +179,10 @@ class LockfileMismatchError(VerificationError):
 
 class SbomComponentError(VerificationError):
     check = "SBOM metadata.component sha256 equals the component"
+
+
+class DependencyRecordsError(VerificationError):
+    """The SBOM, the component's embedded dependency list and Cargo.lock disagree about what was linked."""
 
 
 class InspectionFailedError(VerificationError):
@@ -335,7 +346,11 @@ def verify_attestations(
     if not allow_unattested_files:
         _verify_no_unattested_files(folder, bundle, last_step.name, on_disk)
         step_checks[last_step.name].append("no other files than the final products and the attestations")
-    for step_name, check in (*_verify_lockfile(layout.steps, links, on_disk), *_verify_sboms(folder, layout.steps, links, on_disk)):
+    for step_name, check in (
+        *_verify_lockfile(layout.steps, links, on_disk),
+        *_verify_sboms(folder, layout.steps, links, on_disk),
+        *_verify_dependency_records(folder, layout.steps, links, on_disk),
+    ):
         step_checks[step_name].append(check)
     items.extend(PassedChecks(step.name, tuple(step_checks[step.name])) for step in layout.steps)
 
@@ -747,6 +762,69 @@ def _verify_sboms(folder: Path, steps: Sequence[Any], links: Mapping[str, Link],
             )
         checks.append((writer, f"{sbom} metadata.component sha256 equals {component}"))
     return checks
+
+
+def _verify_dependency_records(
+    folder: Path, steps: Sequence[Any], links: Mapping[str, Link], on_disk: Mapping[str, str]
+) -> list[tuple[str, str]]:
+    """Each component's embedded `.dep-v0`, its SBOM and the Cargo.lock must name the same linked crates.
+
+    Runs after `_verify_lockfile` and `_verify_sboms`, so the files are those
+    the steps attested. A failure names the step whose link last modified the
+    component (embed, in our layouts): the step that wrote the dependency list.
+    """
+    lockfile = _read_for_check(
+        folder, LOCKFILE, steps[-1].name, parse=lambda content: parse_cargo_lock(content.decode("utf-8"), origin=LOCKFILE)
+    )
+    checks = []
+    for component in sorted(path for path in on_disk if path.endswith(".wasm")):
+        writer = next((step.name for step in reversed(steps) if _modifies(links[step.name], component)), steps[-1].name)
+        sbom = ComponentFiles(component).sbom
+        embedded = _read_for_check(folder, component, writer, parse=embedded_dependencies, limit=ARTIFACT_SIZE_LIMIT)
+        if embedded is None:
+            raise DependencyRecordsError(
+                "the component carries no .dep-v0 dependency list, so scanners cannot see what it links; "
+                "rebuild it with the embed step.",
+                step=writer,
+                artifact=component,
+                check="embedded dependency list present",
+            )
+        sbom_crates = _read_for_check(folder, sbom, writer, parse=lambda content: read_sbom_crates(content, origin=sbom))
+        try:
+            check_dependency_agreement(sbom_crates=sbom_crates, embedded=embedded, lockfile=lockfile)
+        except DependencyMismatch as error:
+            raise DependencyRecordsError(
+                f"{error} Do not use these artifacts.",
+                step=writer,
+                artifact=component,
+                check="SBOM = .dep-v0 ⊆ Cargo.lock",
+            ) from None
+        checks.append(
+            (writer, f"{component}: its .dep-v0, {sbom} and {LOCKFILE} name the same linked crates and versions")
+        )
+    return checks
+
+
+def _modifies(link: Link, artifact: str) -> bool:
+    """Whether the link records `artifact` as both a material and a product, with different contents."""
+    material, product = link.materials.get(artifact), link.products.get(artifact)
+    return material is not None and product is not None and material != product
+
+
+def _read_for_check(
+    folder: Path, name: str, step_name: str, *, parse: Callable[[bytes], _Parsed], limit: int = METADATA_SIZE_LIMIT
+) -> _Parsed:
+    """Reads a bundle file within `limit` and parses it; any failure names the step, the file and why."""
+    try:
+        return parse(read_limited(folder.joinpath(*name.split("/")), limit, name=name))
+    except BundleFileError as error:
+        raise DependencyRecordsError(error.detail, step=step_name, artifact=name, check=error.check) from None
+    except OSError as error:
+        raise DependencyRecordsError(f"the file cannot be read ({error.strerror}).", step=step_name, artifact=name) from None
+    except UnicodeDecodeError:
+        raise DependencyRecordsError("the file is not UTF-8 text.", step=step_name, artifact=name) from None
+    except WasmAttestError as error:
+        raise DependencyRecordsError(str(error), step=step_name, artifact=name) from None
 
 
 def _sbom_component_sha256(folder: Path, sbom: str, step_name: str) -> str | None:

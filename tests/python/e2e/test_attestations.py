@@ -34,7 +34,7 @@ TARGETS = {
     "testprojects.exclusions/exclusions": ("testprojects/exclusions", "exclusions"),
     "testprojects.many-deps/many-deps": ("testprojects/many-deps", "many-deps"),
 }
-STEPS = ("vendor", "build", "sbom", "package")
+STEPS = ("vendor", "build", "embed", "sbom", "package")
 
 
 def owner_public_key(tmp_path: Path) -> Path:

@@ -1,7 +1,9 @@
-"""A realistic attestation bundle, made by a fake four-step pipeline over real files, for verification tests.
+"""A realistic attestation bundle, made by a fake five-step pipeline over real files, for verification tests.
 
 The builder plays the Pants plugin: it writes real sources, "vendors",
-"builds", makes a CycloneDX SBOM, assembles `dist/`, hashes the files as Pants'
+"builds" (a component binary with one custom section standing in for code),
+embeds the real `.dep-v0` and metadata sections with the core library, makes a
+CycloneDX SBOM, assembles `dist/`, hashes the files as Pants'
 digests would, and signs links, layout and provenance with real keys (an
 encrypted ECDSA P-256 owner key, Ed25519 functionary keys). `between` lets a
 test change files between steps, the way an attacker on the build machine
@@ -22,9 +24,13 @@ from cryptography.hazmat.primitives.serialization import BestAvailableEncryption
 from in_toto.models.link import Link
 from in_toto.models.metadata import Metadata
 
+from wasm_attest.component_metadata import ComponentMetadata
+from wasm_attest.dep_v0 import AuditablePackage, DependencyList
+from wasm_attest.embedding import embed_attestable_sections
 from wasm_attest.keys import SigningKey, load_signing_key, public_key_pem
 from wasm_attest.layout import ArtifactMatch, StepPlan, derive_layout, layout_files, sign_layout
 from wasm_attest.links import build_link, link_file_name, sign_link
+from wasm_attest.wasm_sections import with_custom_sections
 from wasm_attest.provenance import (
     WASM_COMPONENT_BUILD_TYPE,
     Provenance,
@@ -40,7 +46,10 @@ OWNER_PASSWORD_VAR = "WASM_ATTEST_TEST_OWNER_PASSWORD"
 SERDE_SHA256 = "bb7d1f0d3021d347a83e556fc4683dea2ea09d87bccdf88ff5c12545d89d5efb"
 SOURCES = {
     "Cargo.toml": b'[package]\nname = "app"\nversion = "0.1.0"\n\n[dependencies]\nserde = "1"\n',
-    "Cargo.lock": b'version = 4\n\n[[package]]\nname = "serde"\nversion = "1.0.152"\n',
+    "Cargo.lock": (
+        b'version = 4\n\n[[package]]\nname = "app"\nversion = "0.1.0"\ndependencies = ["serde"]\n\n'
+        b'[[package]]\nname = "serde"\nversion = "1.0.152"\n'
+    ),
     "src/lib.rs": b"pub fn add(a: u32, b: u32) -> u32 { a + b }\n",
 }
 CRATE = {
@@ -49,6 +58,16 @@ CRATE = {
 }
 FINAL_PRODUCTS = ("app.wasm", "app.cdx.json", "Cargo.lock")
 BUILD_COMMAND = ("cargo", "build", "--release", "--locked", "--offline", "--target", "wasm32-wasip2")
+EMBED_COMMAND = ("wasm-attest", "embed")
+COMPONENT_HEADER = b"\0asm\x0d\x00\x01\x00"
+LINKED = DependencyList(
+    packages=(
+        AuditablePackage(name="app", version="0.1.0", source="local", dependencies=(1,), root=True),
+        AuditablePackage(name="serde", version="1.0.152", source="crates.io"),
+    ),
+    format=1,
+)
+"""What the fake build linked: the `.dep-v0` the embed step writes, agreeing with `sbom_for` and the Cargo.lock of SOURCES."""
 
 
 @dataclass(frozen=True)
@@ -103,7 +122,7 @@ def step_plans(functionary: SigningKey) -> list[StepPlan]:
     """The layout's steps, as `component_pipeline.step_plans` derives them for a real component."""
     keys = (functionary.public_key,)
     from_vendor = (ArtifactMatch("Cargo.toml", "vendor", "materials"), ArtifactMatch("Cargo.lock", "vendor", "materials"))
-    final = (ArtifactMatch("app.wasm", "build"), ArtifactMatch("app.cdx.json", "sbom"), ArtifactMatch("Cargo.lock", "vendor", "materials"))
+    final = (ArtifactMatch("app.wasm", "embed"), ArtifactMatch("app.cdx.json", "sbom"), ArtifactMatch("Cargo.lock", "vendor", "materials"))
     return [
         StepPlan("vendor", ("cargo", "vendor", "--locked"), keys, source_inputs=("Cargo.toml", "Cargo.lock"), creates=("vendor/*",)),
         StepPlan(
@@ -115,10 +134,17 @@ def step_plans(functionary: SigningKey) -> list[StepPlan]:
             creates=("app.wasm",),
         ),
         StepPlan(
+            "embed",
+            EMBED_COMMAND,
+            keys,
+            consumes=(ArtifactMatch("Cargo.lock", "vendor", "materials"), ArtifactMatch("app.wasm", "build")),
+            modifies=("app.wasm",),
+        ),
+        StepPlan(
             "sbom",
             ("wasm-attest", "sbom"),
             keys,
-            consumes=(ArtifactMatch("Cargo.lock", "vendor", "materials"), ArtifactMatch("app.wasm", "build")),
+            consumes=(ArtifactMatch("Cargo.lock", "vendor", "materials"), ArtifactMatch("app.wasm", "embed")),
             creates=("app.cdx.json",),
         ),
         StepPlan("package", ("wasm-attest", "package"), keys, consumes=final, passes_through=final),
@@ -171,13 +197,15 @@ def build_bundle(
     sources: Mapping[str, bytes] = SOURCES,
     between: Mapping[str, Mapping[str, bytes]] | None = None,
     make_sbom: Callable[[bytes], bytes] = sbom_for,
+    linked: DependencyList | None = LINKED,
 ) -> Path:
     """Runs the fake pipeline in `root` and returns `root/dist` with the component and its attestations.
 
     `between[step]` are files written into the work folder just before `step`
     runs (an attacker on the build machine); each step then records what it
     finds. `make_sbom` is the sbom step (a faulty one describes another
-    component).
+    component); `linked` is the dependency list the embed step writes (a faulty
+    one disagrees with the SBOM; with None it writes only a metadata section).
     """
     between = between or {}
     work = root / "work"
@@ -190,8 +218,9 @@ def build_bundle(
 
     write_files(work, between.get("build", {}))
     build_inputs = sorted(sources) + sorted(CRATE)
-    wasm = b"\0asm\x0d\x00\x01\x00" + hashlib.sha256(b"".join((work / path).read_bytes() for path in build_inputs)).digest()
-    write_files(work, {"app.wasm": wasm})  # "cargo build"
+    code = hashlib.sha256(b"".join((work / path).read_bytes() for path in build_inputs)).digest()
+    wasm = COMPONENT_HEADER + b"\x00" + bytes([len(code) + 5]) + b"\x04code" + code  # "cargo build": one custom section
+    write_files(work, {"app.wasm": wasm})
     signed.append(
         build_link(
             step="build",
@@ -202,6 +231,15 @@ def build_bundle(
             environment={"toolchain": "rust-1.96.0"},
         )
     )
+
+    write_files(work, between.get("embed", {}))
+    built = digests(work, ["Cargo.lock", "app.wasm"])
+    if linked is None:
+        wasm = with_custom_sections(wasm, [("version", b"0.1.0")])
+    else:
+        wasm = embed_attestable_sections(wasm, linked, ComponentMetadata(name="app", version="0.1.0"))
+    write_files(work, {"app.wasm": wasm})
+    signed.append(build_link(step="embed", command=list(EMBED_COMMAND), materials=built, products=digests(work, ["app.wasm"])))
 
     write_files(work, between.get("sbom", {}))
     write_files(work, {"app.cdx.json": make_sbom(wasm)})  # the SBOM, in-process

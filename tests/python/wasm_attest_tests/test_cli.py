@@ -131,10 +131,10 @@ def test_a_good_bundle_verifies_with_a_per_step_json_report(capsys, workdir: Pat
     assert report["error"] is None
     assert report["owner_keyids"] == [keys.owner.keyid]
     assert report["expires"] == "2099-01-01T00:00:00Z"
-    assert [step["name"] for step in report["steps"]] == ["layout", "vendor", "build", "sbom", "package", "app.intoto.jsonl"]
+    assert [step["name"] for step in report["steps"]] == ["layout", "vendor", "build", "embed", "sbom", "package", "app.intoto.jsonl"]
     assert all(step["checks"] and all(isinstance(check, str) for check in step["checks"]) for step in report["steps"])
     assert report["skipped_inspections"] == ["final-products-on-disk"]
-    assert "app.cdx.json metadata.component sha256 equals app.wasm" in report["steps"][3]["checks"]
+    assert "app.cdx.json metadata.component sha256 equals app.wasm" in report["steps"][4]["checks"]
 
 
 def test_the_text_report_is_for_people(capsys, workdir: Path, dist: Path, owner_pub: Path) -> None:
@@ -249,7 +249,7 @@ def test_link_from_an_older_build_replayed(capsys, workdir: Path, tmp_path: Path
     assert (older / name).read_bytes() != (dist / name).read_bytes()
     shutil.copyfile(older / name, dist / name)
     outcome = verify(capsys, dist, owner_pub)
-    assert_rejected(outcome, step="sbom", artifact="app.wasm", check="expected_materials: DISALLOW *")
+    assert_rejected(outcome, step="embed", artifact="app.wasm", check="expected_materials: DISALLOW *")
     assert "'app.wasm' is not consumed by 'MATCH app.wasm WITH PRODUCTS FROM build'" in outcome.error["message"]
 
 
@@ -556,7 +556,7 @@ def test_sign_layout_writes_a_layout_that_verifies(capsys, workdir: Path, dist: 
     (dist / "root.layout").unlink()
     outcome = sign(capsys, unsigned, keys.folder / "owner.pem", dist / "root.layout", "--password-env", OWNER_PASSWORD_VAR)
     assert outcome.code == 0, outcome.err
-    assert f"with owner key {keys.owner.keyid}: wrote {dist / 'root.layout'} (4 step(s), 1 inspection(s)" in outcome.out
+    assert f"with owner key {keys.owner.keyid}: wrote {dist / 'root.layout'} (5 step(s), 1 inspection(s)" in outcome.out
     assert OWNER_PASSWORD not in outcome.out + outcome.err
     assert verify(capsys, dist, owner_pub).code == 0
     assert sorted(path.name for path in dist.iterdir() if path.name.startswith(".")) == []

@@ -22,6 +22,7 @@ import pytest
 # A sibling helper module that pytest imports by name; Pants cannot infer it, so BUILD names it.
 from wasm_attest_tests.bundles import (
     EXPIRES,
+    LINKED,
     SOURCES,
     Keys,
     build_bundle,
@@ -35,12 +36,14 @@ from wasm_attest_tests.bundles import (
 )
 from in_toto.models.metadata import Envelope, Metadata
 
+from wasm_attest.dep_v0 import AuditablePackage, DependencyList
 from wasm_attest.keys import public_key_pem
 from wasm_attest.layout import sign_layout
 from wasm_attest.links import link_file_name, link_payload, sign_link
 from wasm_attest.provenance import sign_provenance
 from wasm_attest.verification import (
     ArtifactRuleError,
+    DependencyRecordsError,
     FinalProductError,
     InspectionFailedError,
     LayoutExpiredError,
@@ -161,7 +164,7 @@ def test_reference_in_toto_verify_rejects_a_layout_signed_by_another_key(tmp_pat
 
 def test_the_bundle_verifies_and_the_report_lists_the_checks(dist: Path, keys: Keys) -> None:
     report = verify(dist, keys)
-    assert [passed.item for passed in report.items] == ["layout", "vendor", "build", "sbom", "package", "app.intoto.jsonl"]
+    assert [passed.item for passed in report.items] == ["layout", "vendor", "build", "embed", "sbom", "package", "app.intoto.jsonl"]
     assert report.checks_for("layout")[0] == f"signed by trusted owner key {keys.owner.keyid}"
     assert report.checks_for("build")[0].endswith(link_file_name("build", keys.functionary.keyid))
     assert "expected_materials: MATCH vendor/* WITH PRODUCTS FROM vendor; MATCH Cargo.toml WITH MATERIALS FROM vendor; " in " ".join(
@@ -172,7 +175,7 @@ def test_the_bundle_verifies_and_the_report_lists_the_checks(dist: Path, keys: K
         "no other files than the final products and the attestations",
     )
     lockfile = f"Cargo.lock in the folder is the one it used ({sha(SOURCES['Cargo.lock'])})"
-    assert all(lockfile in report.checks_for(step) for step in ("vendor", "build", "sbom", "package"))
+    assert all(lockfile in report.checks_for(step) for step in ("vendor", "build", "embed", "sbom", "package"))
     assert report.checks_for("sbom")[-1] == "app.cdx.json metadata.component sha256 equals app.wasm"
     assert report.checks_for("app.intoto.jsonl")[-1] == "subject 'app.wasm' sha256 equals the file on disk"
     assert report.skipped_inspections == ("final-products-on-disk",)
@@ -301,7 +304,7 @@ def test_a_validly_signed_link_that_breaks_the_chain_names_step_artifact_and_rul
     with pytest.raises(ArtifactRuleError) as caught:
         verify(dist, keys)
     message = str(caught.value)
-    assert "step 'sbom', artifact 'app.wasm' (check: expected_materials: DISALLOW *)" in message
+    assert "step 'embed', artifact 'app.wasm' (check: expected_materials: DISALLOW *)" in message
     assert "'app.wasm' is not consumed by 'MATCH app.wasm WITH PRODUCTS FROM build'" in message
     assert f"differs from the {sha(b'evil')} that step 'build' recorded" in message
 
@@ -406,3 +409,27 @@ def test_the_same_inputs_give_identical_links_and_provenance(tmp_path: Path, key
     for name in names:
         if name.endswith((".link", ".intoto.jsonl", ".pub")) or name in ("app.wasm", "app.cdx.json", "Cargo.lock"):
             assert (first / name).read_bytes() == (second / name).read_bytes(), name
+
+
+def test_the_three_dependency_records_are_checked_and_reported(dist: Path, keys: Keys) -> None:
+    report = verify(dist, keys)
+    assert "app.wasm: its .dep-v0, app.cdx.json and Cargo.lock name the same linked crates and versions" in report.checks_for(
+        "embed"
+    )
+
+
+def test_an_embedded_list_that_disagrees_with_the_sbom_is_refused_with_a_diff(tmp_path: Path, keys: Keys) -> None:
+    """Every signature and rule holds, but the embed step wrote another crate version than the SBOM lists."""
+    serde_1_0_100 = AuditablePackage(name="serde", version="1.0.100", source="crates.io")
+    dist = build_bundle(tmp_path / "build", keys, linked=DependencyList((LINKED.packages[0], serde_1_0_100), LINKED.format))
+    with pytest.raises(DependencyRecordsError) as caught:
+        verify(dist, keys)
+    assert (caught.value.step, caught.value.artifact) == ("embed", "app.wasm")
+    message = str(caught.value)
+    assert "serde 1.0.100" in message and "serde 1.0.152" in message
+
+
+def test_a_component_without_an_embedded_list_is_refused(tmp_path: Path, keys: Keys) -> None:
+    dist = build_bundle(tmp_path / "build", keys, linked=None)
+    with pytest.raises(DependencyRecordsError, match=r"carries no .dep-v0"):
+        verify(dist, keys)

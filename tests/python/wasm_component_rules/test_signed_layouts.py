@@ -104,7 +104,7 @@ def test_generate_layout_writes_the_layout_for_review(rule_runner: RuleRunner, k
     add_testproject(rule_runner, "hello")
     unsigned = generate_layout(rule_runner, keys)
     layout = load_unsigned_layout(unsigned, origin=UNSIGNED)
-    assert [step.name for step in layout.steps] == ["vendor", "build", "sbom", "package"]
+    assert [step.name for step in layout.steps] == ["vendor", "build", "embed", "sbom", "package"]
     assert set(layout.keys) == {load_public_key(keys["functionary_pub"]).keyid}
     build = next(step for step in layout.steps if step.name == "build")
     assert ["ALLOW", "src/main.rs"] in build.expected_materials
@@ -170,11 +170,15 @@ def test_a_build_that_no_longer_matches_the_committed_layout_fails(
     rule_runner: RuleRunner, keys: dict[str, Path]
 ) -> None:
     released(rule_runner, keys)
+    previous = Path(rule_runner.build_root, "dist", "hello", "hello", "hello.wasm")  # an earlier `pants package`
+    previous.parent.mkdir(parents=True)
+    previous.write_bytes(b"\0asm")
     rule_runner.write_files({"hello/src/extra.rs": "// Added after the layout was reviewed.\n"})
     message = package_error(rule_runner, HELLO)
     assert "step 'build'" in message
     assert "artifact 'src/extra.rs'" in message
     assert "check: expected_materials: DISALLOW *" in message
+    assert "dist/hello/hello was removed" in message and not previous.parent.exists(), "nothing unverified may look current"
 
 
 def test_require_signed_layouts_without_a_signed_layout_is_a_clear_error(

@@ -60,7 +60,7 @@ def test_configured_keys_sign_and_the_owner_key_verifies(rule_runner: RuleRunner
         for path, content in outputs.items():
             Path(bundle, Path(path).name).write_bytes(content)
         report = verify_attestations(Path(bundle), trusted_owner_keys=[load_public_key(keys["owner_pub"])])
-    assert {passed.item for passed in report.items} >= {"layout", "vendor", "build", "sbom", "package"}
+    assert {passed.item for passed in report.items} >= {"layout", "vendor", "build", "embed", "sbom", "package"}
     assert report.owner_keyids == (load_public_key(keys["owner_pub"]).keyid,)
 
 
