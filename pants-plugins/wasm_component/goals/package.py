@@ -4,7 +4,9 @@ The package step refuses to succeed unless the bundle it is about to write
 verifies: the layout over the links and the very bytes going to `dist/`, and
 the provenance's signature and subject. On failure it also removes the
 target's previous output, so nothing unverified is left to ship; on success it
-clears that folder too, so the bundle in `dist/` is exactly this build's.
+clears that folder too, so the bundle in `dist/` is exactly this build's. Only
+the package rule touches `dist/`: `pants run` uses the verified folder without
+writing anything.
 
 In release mode the layout is the owner's committed, signed one and the trust
 root is `[wasm-attest].trusted_owner_keys`, so this same check is what fails a
@@ -51,8 +53,18 @@ class WasmComponentFieldSet(PackageFieldSet, RunFieldSet):
     output_path: WasmComponentOutputPathField
 
 
-@rule(desc="Package a wasm_component")
-async def package_wasm_component(field_set: WasmComponentFieldSet, distdir: DistDir) -> BuiltPackage:
+@dataclass(frozen=True)
+class VerifiedComponent:
+    """A target's whole output folder, verified as it will sit in `dist/`, under its output path.
+
+    `pants run` uses it as it is; only `pants package` touches `dist/`.
+    """
+
+    package: BuiltPackage
+
+
+@rule(desc="Build, attest and verify a wasm_component")
+async def verified_component(field_set: WasmComponentFieldSet) -> VerifiedComponent:
     output_dir = field_set.output_path.value_or_default(file_ending=None)
     # The layout and the keys first: configuration errors should not wait for a build.
     layout = await Get(CommittedLayout, CommittedLayoutRequest(field_set.address))
@@ -61,17 +73,12 @@ async def package_wasm_component(field_set: WasmComponentFieldSet, distdir: Dist
     component = await Get(BuiltComponent, CargoProject, project)
     attested = await Get(AttestedComponent, AttestationRequest(project, component, layout, identity))
     contents = await Get(DigestContents, Digest, attested.digest)
-    previous_output = Path(BuildRoot().path, distdir.relpath, output_dir)
     try:
         _verify_before_delivery(contents, attested)
     except VerificationError as error:
-        shutil.rmtree(previous_output, ignore_errors=True)
         raise PackageVerificationError(
-            f"{field_set.address}: the attestations of the build do not verify, so nothing was written "
-            f"(and {distdir.relpath / output_dir} was removed): {error}"
+            f"{field_set.address}: the attestations of the build do not verify, so nothing was written: {error}"
         ) from None
-    # Links signed by other keys, or an old layout, must not sit beside the new bundle in dist/.
-    shutil.rmtree(previous_output, ignore_errors=True)
     digest = await Get(Digest, AddPrefix(attested.digest, output_dir))
     summary = ("verified: layout signature and expiry, links, artifact rules, final files, provenance",)
     if attested.committed_layout:
@@ -87,7 +94,26 @@ async def package_wasm_component(field_set: WasmComponentFieldSet, distdir: Dist
             if entry.path != attested.files.component
         ),
     ]
-    return BuiltPackage(digest, tuple(artifacts))
+    return VerifiedComponent(BuiltPackage(digest, tuple(artifacts)))
+
+
+@rule(desc="Package a wasm_component")
+async def package_wasm_component(field_set: WasmComponentFieldSet, distdir: DistDir) -> BuiltPackage:
+    """The verified output folder, written by Pants to `dist/` in place of the target's previous one.
+
+    The previous folder is removed either way: after a failure nothing
+    unverified may look current, and after a success no link signed by other
+    keys, or an old layout, may sit beside the new bundle.
+    """
+    output_dir = distdir.relpath / field_set.output_path.value_or_default(file_ending=None)
+    previous_output = Path(BuildRoot().path, output_dir)
+    try:
+        verified = await Get(VerifiedComponent, WasmComponentFieldSet, field_set)
+    except PackageVerificationError as error:
+        shutil.rmtree(previous_output, ignore_errors=True)
+        raise PackageVerificationError(f"{error} ({output_dir} was removed)") from None
+    shutil.rmtree(previous_output, ignore_errors=True)
+    return verified.package
 
 
 def _verify_before_delivery(contents: DigestContents, attested: AttestedComponent) -> None:

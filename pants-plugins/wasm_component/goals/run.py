@@ -6,16 +6,15 @@ import os
 import sys
 
 import wasm_attest
-from pants.core.goals.package import BuiltPackage, PackageFieldSet
 from pants.core.goals.run import RunRequest
 from pants.engine.rules import Get, collect_rules, rule
 
-from wasm_component.goals.package import WasmComponentFieldSet
+from wasm_component.goals.package import VerifiedComponent, WasmComponentFieldSet
 
 
 @rule(desc="Prepare to run a wasm_component")
 async def run_wasm_component(field_set: WasmComponentFieldSet) -> RunRequest:
-    package = await Get(BuiltPackage, PackageFieldSet, field_set)
+    package = (await Get(VerifiedComponent, WasmComponentFieldSet, field_set)).package
     component_path = package.artifacts[0].relpath
     assert component_path is not None
     # The runner is the core library's, run by the interpreter Pants runs on,

@@ -59,9 +59,11 @@ def test_component_runs_with_wasmtime(dist: Path, name: str, capfd: pytest.Captu
 
 
 def test_pants_run_passes_arguments(dist: Path) -> None:
+    packaged = sorted(path.name for path in (dist / "testprojects.hello" / "hello").iterdir())
     result = pants(dist.parent, "run", "testprojects/hello:hello", "--", "one", "two words")
     assert result.returncode == 0, result.stderr
     assert result.stdout == "Hello from wasm-attest!\narg: one\narg: two words\n"
+    assert sorted(path.name for path in (dist / "testprojects.hello" / "hello").iterdir()) == packaged, "run must not touch dist/"
 
 
 def test_builds_from_two_clone_paths_are_bit_identical(dist: Path, dist_elsewhere: Path) -> None:
