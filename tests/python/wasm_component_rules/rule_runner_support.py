@@ -28,9 +28,6 @@ def configure(runner: RuleRunner, *options: str, env: dict[str, str] | None = No
             "--cargo-registry-source=directory",
             "--cargo-registry-directory=registry",
             f"--wasm-attest-development-keys-dir={runner.build_root}/.dev-keys",
-            # One process at a time: Pants 2.17 can fail to exec a sandbox script that another
-            # thread's fork briefly holds open ("ETXTBSY"), which made these tests flaky in CI.
-            "--process-execution-local-parallelism=1",
             *options,
         ],
         env=env,
