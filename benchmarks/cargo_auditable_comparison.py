@@ -381,18 +381,13 @@ def read_our_component(path: Path, plain: bytes) -> OurComponent | None:
     names = sorted({section.name for section in (*ours, *baseline)})
     # Replacing every top-level custom section of both with the same empty ones leaves only the rest to compare.
     blanks = [(name, b"") for name in names]
-    changes = [
-        f"{name} {sizes[0] - sizes[1]:+d} B"
-        for name in names
-        for sizes in [(sections_size(ours, name), sections_size(baseline, name))]
-        if sizes[0] != sizes[1]
-    ]
+    deltas = {name: sections_size(ours, name) - sections_size(baseline, name) for name in names}
     return OurComponent(
         path=path,
         size=len(data),
         dep_v0=read_dep_v0(data, str(path), nested=False),
         only_custom_sections_differ=with_custom_sections(data, blanks) == with_custom_sections(plain, blanks),
-        section_changes=tuple(changes),
+        section_changes=tuple(f"{name} {delta:+d} B" for name, delta in deltas.items() if delta),
     )
 
 
