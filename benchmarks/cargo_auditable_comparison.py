@@ -19,7 +19,11 @@ this script
   remapped to /vendor, where the plugin's vendored copies go, so panic
   messages name the same paths, and the plain build is byte for byte what the
   plugin's build step makes. cargo-auditable wraps rustc only for the
-  workspace's own crates, so the second build recompiles just those;
+  workspace's own crates, so the second build recompiles just those. cargo
+  hashes the wrapper into their `-C metadata`, so their symbols, and with
+  them LLVM's code partitioning, can change: on many-deps this moves the
+  component by a few hundred bytes besides the section, which is why the
+  section's own size is reported too;
 - reads cargo-auditable's `.dep-v0` (in the component's nested core module),
   and ours from the component our pipeline wrote after `./pants package ::`, at
   `<dist>/<output_path>/<bin>.wasm` (by default the dist/ of the checkout this
@@ -611,8 +615,8 @@ def size_table(compared: Sequence[Comparison]) -> list[str]:
         f"{sum(r.their_added for r in compared):>9} B  {sum(r.theirs.section_bytes for r in compared):>11} B  "
         f"{optional_bytes(sum(r.our_added or 0 for r in with_ours) if with_ours else None):>9}  "
         f"{optional_bytes(sum(r.our_section_bytes or 0 for r in with_ours) if with_ours else None):>11}",
-        "theirs adds: cargo-auditable's component minus the plain build (its section, plus any change in how",
-        "  the workspace's own crates compiled under its rustc wrapper); their section: the .dep-v0 section alone.",
+        "theirs adds: cargo-auditable's component minus the plain build: its section, plus any change in the code of",
+        "  the workspace's own crates (cargo hashes its rustc wrapper into their -C metadata); their section: .dep-v0 alone.",
         "ours adds: our dist component minus the plain build (everything our pipeline embeds); our section: .dep-v0 alone.",
     ]
     if len(with_ours) < len(compared):
