@@ -88,7 +88,9 @@ try:
     from wasm_attest.errors import WasmAttestError
     from wasm_attest.wasm_sections import CustomSection, custom_sections, with_custom_sections
 except ImportError as missing:
-    sys.exit(f"{missing}. Run the script with the Pants venv's Python (the core library comes from {REPO}/src/python):\n  {USAGE}")
+    if (missing.name or "").startswith("wasm_attest"):
+        sys.exit(f"{missing}: the core library in {REPO}/src/python (or on PYTHONPATH) lacks what this script reads.")
+    sys.exit(f"{missing}. Run the script with the Pants venv's Python:\n  {USAGE}")
 
 TESTPROJECTS = REPO / "testprojects"
 REGISTRY = REPO / "build-support" / "registry" / "crates"
