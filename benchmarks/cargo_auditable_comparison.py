@@ -160,6 +160,8 @@ class Embedded:
     dependencies: DependencyList
     payload: bytes
     depth: int
+    before_nested_modules: bool
+    """Whether it comes before every nested module's sections (see `placement`)."""
 
     @property
     def section_bytes(self) -> int:
@@ -375,7 +377,23 @@ def read_dep_v0(component_bytes: bytes, origin: str, *, nested: bool) -> Embedde
         return None
     if len(sections) > 1:
         raise ComparisonError(f"{origin} holds {len(sections)} {SECTION_NAME} sections; a reader cannot tell which applies")
-    return Embedded(decode_dep_v0(sections[0].payload), sections[0].payload, sections[0].depth)
+    section = sections[0]
+    return Embedded(decode_dep_v0(section.payload), section.payload, section.depth, comes_first(component_bytes, section))
+
+
+def comes_first(component_bytes: bytes, section: CustomSection) -> bool:
+    """Whether `section` is listed before any custom section of a nested module.
+
+    custom_sections lists a nested module's sections where the module sits,
+    and every module wasm-component-ld writes has a `producers` section, so
+    this tells whether the section precedes the first nested module.
+    """
+    for listed in custom_sections(component_bytes):
+        if listed == section:
+            return True
+        if listed.depth > 0:
+            return False
+    return False
 
 
 def read_our_component(path: Path, plain: bytes) -> OurComponent | None:
@@ -591,8 +609,15 @@ def list_summary(embedded: Embedded) -> str:
     roots = ", ".join(package_key(package) for package in packages if package.root) or "none marked"
     return (
         f"{len(packages)} crates ({build_only} kind build), {SECTION_NAME} {embedded.section_bytes} B "
-        f"(payload {len(embedded.payload)} B) at depth {embedded.depth}; root: {roots}"
+        f"(payload {len(embedded.payload)} B), {placement(embedded)}; root: {roots}"
     )
+
+
+def placement(embedded: Embedded) -> str:
+    """Where the section is, which decides which readers find it (the note under the table says why)."""
+    if embedded.depth > 0:
+        return f"inside a nested module (depth {embedded.depth})"
+    return "at the top level, " + ("before the nested modules" if embedded.before_nested_modules else "after a nested module")
 
 
 def size_table(compared: Sequence[Comparison]) -> list[str]:
@@ -620,6 +645,10 @@ def size_table(compared: Sequence[Comparison]) -> list[str]:
         "theirs adds: cargo-auditable's component minus the plain build: its section, plus any change in the code of",
         "  the workspace's own crates (cargo hashes its rustc wrapper into their -C metadata); their section: .dep-v0 alone.",
         "ours adds: our dist component minus the plain build (everything our pipeline embeds); our section: .dep-v0 alone.",
+        "placement: auditable-extract (what cargo audit bin reads .dep-v0 with) returns the first .dep-v0 that wasmparser's",
+        "  parse_all yields and gives up at the first End. With wasmparser's component-model feature, parse_all descends",
+        "  into nested modules, so a top-level section after a nested module is never reached; without it, nested",
+        "  sections are never seen. Only a top-level section before the nested modules is found either way.",
     ]
     if len(with_ours) < len(compared):
         rows.append(f"{len(compared) - len(with_ours)} component(s) have no {SECTION_NAME} of ours: '-', left out of our totals.")
