@@ -608,7 +608,7 @@ def list_summary(embedded: Embedded) -> str:
     build_only = sum(package.kind != "runtime" for package in packages)
     roots = ", ".join(package_key(package) for package in packages if package.root) or "none marked"
     return (
-        f"{len(packages)} crates ({build_only} kind build), {SECTION_NAME} {embedded.section_bytes} B "
+        f"{crates(len(packages))} ({build_only} kind build), {SECTION_NAME} {embedded.section_bytes} B "
         f"(payload {len(embedded.payload)} B), {placement(embedded)}; root: {roots}"
     )
 
@@ -661,6 +661,10 @@ def crate_counts(results: Sequence[Comparison]) -> str:
     return f"{theirs}/{sum(len(embedded.dependencies.packages) for embedded in ours) if ours else '-'}"
 
 
+def crates(count: int) -> str:
+    return f"{count} crate" if count == 1 else f"{count} crates"
+
+
 def optional_bytes(value: int | None) -> str:
     return "-" if value is None else f"{value} B"
 
@@ -669,12 +673,12 @@ def synthetic_report(synthetic: DependencyList, compared: Sequence[Comparison]) 
     """Our encoding of the synthetic list, per crate too, beside the largest real list's per-crate cost."""
     payload = encode_dep_v0(synthetic)
     section = custom_section_size(SECTION_NAME, len(payload))
-    crates = len(synthetic.packages)
+    entries = len(synthetic.packages)
     edges = sum(len(package.dependencies) for package in synthetic.packages)
     verdict = "PASS" if section < CARGO_AUDITABLE_400_FIGURE else "FAIL"
     lines = [
-        f"synthetic list: {crates - 1} dependencies + root, {edges} edges; encoded with our encode_dep_v0: "
-        f"{section} B as a section (payload {len(payload)} B), {section / crates:.1f} B per crate",
+        f"synthetic list: {entries - 1} dependencies + root, {edges} edges; encoded with our encode_dep_v0: "
+        f"{section} B as a section (payload {len(payload)} B), {section / entries:.1f} B per crate",
         f"  cargo-auditable's figure for 400+ dependencies: under {CARGO_AUDITABLE_400_FIGURE} B: {verdict}",
     ]
     if compared:
@@ -682,7 +686,7 @@ def synthetic_report(synthetic: DependencyList, compared: Sequence[Comparison]) 
         real = largest.theirs
         lines.append(
             f"  for scale, the largest real list here ({largest.component.name}, cargo-auditable's): "
-            f"{len(real.dependencies.packages)} crates in {real.section_bytes} B, "
+            f"{crates(len(real.dependencies.packages))} in {real.section_bytes} B, "
             f"{real.section_bytes / len(real.dependencies.packages):.1f} B per crate"
         )
     return lines
