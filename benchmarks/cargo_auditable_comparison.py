@@ -161,7 +161,7 @@ class Embedded:
     payload: bytes
     depth: int
     before_nested_modules: bool
-    """Whether it comes before every nested module's sections (see `placement`)."""
+    """Whether it is a top-level section that comes before every nested module (see `placement`)."""
 
     @property
     def section_bytes(self) -> int:
@@ -378,7 +378,8 @@ def read_dep_v0(component_bytes: bytes, origin: str, *, nested: bool) -> Embedde
     if len(sections) > 1:
         raise ComparisonError(f"{origin} holds {len(sections)} {SECTION_NAME} sections; a reader cannot tell which applies")
     section = sections[0]
-    return Embedded(decode_dep_v0(section.payload), section.payload, section.depth, comes_first(component_bytes, section))
+    first = section.depth == 0 and comes_first(component_bytes, section)
+    return Embedded(decode_dep_v0(section.payload), section.payload, section.depth, first)
 
 
 def comes_first(component_bytes: bytes, section: CustomSection) -> bool:
