@@ -35,6 +35,8 @@ SUITE_SOURCES = {
     "bookworm": "http://deb.debian.org/debian bookworm main",
     "bookworm-security": "http://deb.debian.org/debian-security bookworm-security main",
     "forky": "http://deb.debian.org/debian forky main",
+    "trixie": "http://deb.debian.org/debian trixie main",
+    "sid": "http://deb.debian.org/debian sid main",
 }
 OUTPUT_TAIL_LINES = 40
 
