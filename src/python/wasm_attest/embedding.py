@@ -21,9 +21,14 @@ def embed_attestable_sections(component: bytes, deps: DependencyList, metadata: 
 
     Sections of these names already at the top level are replaced; those of
     nested core modules (where cargo auditable puts its `.dep-v0`) are kept.
+    The `.dep-v0` goes first, right after the header: auditable-extract (what
+    `cargo audit bin` uses) stops at the first end of a module, so a section
+    after the nested core module is missed by a reader that descends into
+    modules, and one inside it by a reader that does not; only the start of
+    the top level is found by both.
     """
-    named = with_name(component, metadata)
-    return with_custom_sections(named, ((SECTION_NAME, encode_dep_v0(deps)), *metadata_sections(metadata)))
+    described = with_custom_sections(with_name(component, metadata), metadata_sections(metadata))
+    return with_custom_sections(described, ((SECTION_NAME, encode_dep_v0(deps)),), first=True)
 
 
 def embedded_dependencies(component: bytes) -> DependencyList | None:

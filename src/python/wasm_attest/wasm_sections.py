@@ -149,8 +149,9 @@ def custom_sections(data: bytes, *, name: str | None = None, nested: bool = True
     )
 
 
-def with_custom_sections(data: bytes, sections: Sequence[tuple[str, bytes]]) -> bytes:
-    """`data` with the given custom sections appended at its top level, in the order given.
+def with_custom_sections(data: bytes, sections: Sequence[tuple[str, bytes]], *, first: bool = False) -> bytes:
+    """`data` with the given custom sections at its top level, in the order given: appended, or
+    right after the header with `first`.
 
     Any top-level custom section already called one of those names is removed
     first, so adding the same sections again gives the same bytes.
@@ -166,7 +167,7 @@ def with_custom_sections(data: bytes, sections: Sequence[tuple[str, bytes]]) -> 
         if not (section.id == CUSTOM_SECTION_ID and _custom_name(data, section) in names)
     ]
     added = [_custom_section_bytes(name, payload) for name, payload in sections]
-    return b"".join([data[:_HEADER_SIZE], *kept, *added])
+    return b"".join([data[:_HEADER_SIZE], *added, *kept] if first else [data[:_HEADER_SIZE], *kept, *added])
 
 
 def binary_name(data: bytes) -> str | None:

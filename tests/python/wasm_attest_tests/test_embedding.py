@@ -42,17 +42,22 @@ def top_level(data: bytes) -> list[str]:
 
 def test_the_component_carries_its_dependencies_and_metadata_at_the_top_level() -> None:
     embedded = embed_attestable_sections(HELLO, DEPS, METADATA)
-    assert top_level(embedded) == ["producers", "component-name", ".dep-v0", "description", "licenses", "source", "revision", "version"]
+    # .dep-v0 right after the header: found both by readers that descend into nested modules and by those that do not.
+    assert top_level(embedded) == [".dep-v0", "producers", "component-name", "description", "licenses", "source", "revision", "version"]
+    assert embedded.index(b"\x07.dep-v0") < embedded.index(b"\0asm", 8), "before the nested core module"
     assert embedded_dependencies(embedded) == DEPS
     assert read_component_metadata(embedded) == METADATA
 
 
 def test_embedding_adds_about_a_kilobyte_and_changes_no_code() -> None:
     embedded = embed_attestable_sections(HELLO, DEPS, METADATA)
-    # Everything before hello's top-level custom sections (id 0, a 2-byte length, then the name) is untouched.
+    # Everything between the header and hello's top-level custom sections (id 0, a 2-byte length, then the name)
+    # is untouched: it has only moved behind the leading .dep-v0 section.
     code_end = HELLO.rindex(b"\x0ecomponent-name") - 3
     assert HELLO[code_end] == 0
-    assert embedded[:code_end] == HELLO[:code_end]
+    moved_to = embedded.index(HELLO[8:code_end])
+    assert embedded[:8] == HELLO[:8]
+    assert [section.name for section in custom_sections(embedded[:moved_to])] == [".dep-v0"]
     assert len(embedded) - len(HELLO) < 1024
 
 
