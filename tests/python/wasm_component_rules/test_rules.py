@@ -52,9 +52,9 @@ def test_registry_folder_named_other_than_name_version(
 
 def test_workspace_member(rule_runner: RuleRunner, capfd: pytest.CaptureFixture[str]) -> None:
     add_testproject(rule_runner, "workspace")
-    outputs = package(rule_runner, Address("workspace", target_name="app-two"))
+    outputs = package(rule_runner, Address("workspace/app-two"))
     path = Path(rule_runner.build_root, "app-two.wasm")
-    path.write_bytes(outputs["workspace/app-two/app-two.wasm"])
+    path.write_bytes(outputs["workspace.app-two/app-two/app-two.wasm"])
     assert run_component(path, []) == 0
     assert capfd.readouterr().out == "app-two: Goodbye, world!\n"
 
@@ -97,8 +97,16 @@ def test_locked_crate_missing_from_registry(rule_runner: RuleRunner) -> None:
     assert "ryu 1.0.2, serde_json 1.0.87" in message
 
 
-def test_workspace_root_needs_cargo_package(rule_runner: RuleRunner) -> None:
+def test_a_component_at_a_virtual_workspace_root_says_where_it_belongs(rule_runner: RuleRunner) -> None:
     add_testproject(rule_runner, "workspace")
-    rule_runner.write_files({"workspace/BUILD": 'wasm_component(name="any")'})
+    rule_runner.write_files({"workspace/BUILD": 'wasm_component(name="any", cargo_package="app-one")'})
     message = package_error(rule_runner, Address("workspace", target_name="any"))
-    assert "set `cargo_package` to one of its members: greeting, app-one, app-two" in message
+    assert "workspace:any: workspace/Cargo.toml has no [package]: it is a workspace root (members: greeting, app-one, app-two)" in message
+    assert "Declare `wasm_component()` in the folder of the member's own Cargo.toml instead, and `cargo_crate()` here" in message
+
+
+def test_cargo_package_must_name_the_crate_of_the_folder(rule_runner: RuleRunner) -> None:
+    add_testproject(rule_runner, "workspace")
+    rule_runner.write_files({"workspace/app-one/BUILD": 'wasm_component(cargo_package="app-two")'})
+    message = package_error(rule_runner, Address("workspace/app-one"))
+    assert "`cargo_package` is 'app-two', but workspace/app-one/Cargo.toml is package 'app-one'" in message
