@@ -3,7 +3,9 @@
 The sandbox holds the sources of the component's dependency closure (at their
 repository paths, with stand-ins for the workspace members it does not use),
 the vendored crates and (as an immutable input) the toolchain; nothing from
-the host but the system C compiler that links build scripts.
+the host but the system C compiler that links build scripts. cargo gets as
+many jobs as Pants gives the process, so components build in parallel within
+Pants' process limits instead of each taking every core.
 """
 
 from __future__ import annotations
@@ -73,6 +75,8 @@ async def build_component(project: CargoProject, toolchain: RustToolchain) -> Bu
             description=f"Compile {project.address} for {WASM_TARGET}",
             source_dir=VENDOR_DIR,
             output_files=(os.path.join(output_dir, project.component_filename),),
+            # cargo compiles at most as many crates at once as Cargo.lock lists.
+            concurrency_available=len(project.lockfile.packages),
         ),
     )
     result = await Get(FallibleProcessResult, Process, process)
