@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import os
+
 from pants.core.goals.package import OutputPathField
 from pants.engine.target import (
     COMMON_TARGET_FIELDS,
+    AsyncFieldMixin,
     BoolField,
     Dependencies,
     MultipleSourcesField,
-    OptionalSingleSourceField,
     StringField,
     StringSequenceField,
     Target,
@@ -97,9 +99,16 @@ class WasmComponentOutputPathField(OutputPathField):
     )
 
 
-class WasmComponentSignedLayoutField(OptionalSingleSourceField):
+class WasmComponentSignedLayoutField(AsyncFieldMixin, StringField):
+    """A file path, deliberately not a second sources field.
+
+    Pants finds a target's files (for `--changed-since`, file arguments and
+    dependency inference) through the first sources field by alias, and
+    `signed_layout` sorts before `sources`: as a sources field it hid the
+    crate's files from all of those.
+    """
+
     alias = "signed_layout"
-    expected_file_extensions = None
     help = help_text(
         """
         The owner-signed in-toto layout this component must be built by (release mode), relative
@@ -112,6 +121,11 @@ class WasmComponentSignedLayoutField(OptionalSingleSourceField):
         it offline with `wasm-attest sign-layout`.
         """
     )
+
+    @property
+    def file_path(self) -> str | None:
+        """The layout's path from the build root."""
+        return None if self.value is None else os.path.join(self.address.spec_path, self.value)
 
 
 class WasmComponentTarget(Target):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from pants.core.target_types import FilesGeneratorTarget
 from pants.engine.addresses import Address, Addresses
+from pants.engine.internals.graph import Owners, OwnersRequest
 from pants.engine.internals.scheduler import ExecutionError
 from pants.engine.rules import QueryRule
 from pants.engine.target import Dependencies, DependenciesRequest, InferredDependencies
@@ -19,6 +20,7 @@ def rule_runner() -> RuleRunner:
     return new_rule_runner(
         QueryRule(InferredDependencies, [InferCargoCrateDependencies]),
         QueryRule(Addresses, [DependenciesRequest]),
+        QueryRule(Owners, [OwnersRequest]),
         target_types=(FilesGeneratorTarget,),
     )
 
@@ -213,3 +215,12 @@ def test_inheriting_an_undeclared_workspace_dependency_is_an_error(rule_runner: 
     message = inference_error(rule_runner, Address("ws/crates/one"))
     assert "ws/crates/one:one: ws/crates/one/Cargo.toml: `missing` in [dependencies] is inherited" in message
     assert "[workspace.dependencies] of ws/Cargo.toml has no `missing`" in message
+
+
+def test_a_component_owns_its_crate_files_even_with_a_signed_layout(rule_runner: RuleRunner) -> None:
+    """What `--changed-since` and file arguments rely on: the crate's files map to the component."""
+    files = workspace_files()
+    files["ws/crates/one/BUILD"] = 'wasm_component(signed_layout="one.root.layout")'
+    rule_runner.write_files(files)
+    for path in ("ws/crates/one/src/main.rs", "ws/crates/one/Cargo.toml"):
+        assert set(rule_runner.request(Owners, [OwnersRequest((path,))])) == {Address("ws/crates/one")}
