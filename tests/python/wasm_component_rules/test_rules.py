@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from pathlib import Path
 
 import pytest
@@ -110,3 +112,34 @@ def test_cargo_package_must_name_the_crate_of_the_folder(rule_runner: RuleRunner
     rule_runner.write_files({"workspace/app-one/BUILD": 'wasm_component(cargo_package="app-two")'})
     message = package_error(rule_runner, Address("workspace/app-one"))
     assert "`cargo_package` is 'app-two', but workspace/app-one/Cargo.toml is package 'app-one'" in message
+
+
+def test_path_dependency_outside_the_cargo_root_builds_and_attests(
+    rule_runner: RuleRunner, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """A standalone component may use a library beside it; links name such files `@repo/<path>`, never `../`."""
+    rule_runner.write_files(
+        {
+            "apps/app/BUILD": "wasm_component()",
+            "apps/app/Cargo.toml": (
+                '[package]\nname = "app"\nversion = "0.1.0"\nedition = "2021"\n\n'
+                '[dependencies]\nshout = { path = "../../shared/shout" }\n'
+            ),
+            "apps/app/Cargo.lock": (
+                'version = 4\n\n[[package]]\nname = "app"\nversion = "0.1.0"\ndependencies = [\n "shout",\n]\n\n'
+                '[[package]]\nname = "shout"\nversion = "0.1.0"\n'
+            ),
+            "apps/app/src/main.rs": 'fn main() {\n    println!("{}", shout::shout("hello"));\n}\n',
+            "shared/shout/BUILD": "cargo_crate()",
+            "shared/shout/Cargo.toml": '[package]\nname = "shout"\nversion = "0.1.0"\nedition = "2021"\n',
+            "shared/shout/src/lib.rs": "pub fn shout(text: &str) -> String {\n    text.to_uppercase()\n}\n",
+        }
+    )
+    outputs = package(rule_runner, Address("apps/app"))
+    path = Path(rule_runner.build_root, "app.wasm")
+    path.write_bytes(outputs["apps.app/app/app.wasm"])
+    assert run_component(path, []) == 0
+    assert capfd.readouterr().out == "HELLO\n"
+    (build_link,) = (content for name, content in outputs.items() if name.startswith("apps.app/app/build."))
+    materials = json.loads(base64.b64decode(json.loads(build_link)["payload"]))["materials"]
+    assert {"Cargo.toml", "src/main.rs", "@repo/shared/shout/Cargo.toml", "@repo/shared/shout/src/lib.rs"} <= set(materials)
