@@ -4,8 +4,9 @@ Its input is the lockfile and the Cargo.toml files of the Cargo root's
 workspace only (with empty stand-in targets), never a crate's code, and it is
 the same request for every component built in that root: editing code does not
 re-vendor, and the components of a workspace share one vendoring (Pants runs
-identical processes once). The build step then runs offline on the result. It runs even when nothing is locked from a registry:
-`--locked` makes it the check that Cargo.lock still matches the manifests.
+identical processes once). The build step then runs offline on the result. It
+runs even when nothing is locked from a registry: `--locked` makes it the
+check that Cargo.lock still matches the manifests.
 """
 
 from __future__ import annotations
