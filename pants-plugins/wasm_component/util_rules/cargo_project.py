@@ -9,7 +9,8 @@ component's own crate, the crates it uses and its workspace root (inferred
 from the Cargo.toml files, see `dependency_inference.py`), each at its
 repository path. So a change to a crate that the component does not use does
 not change its build's inputs. cargo also loads the manifest of every other
-workspace member: the build gets those manifests with empty stand-in targets.
+workspace member: the build gets those manifests with empty stand-in targets
+(and stand-ins for the tests, examples and benches that manifests name).
 """
 
 from __future__ import annotations
@@ -47,7 +48,6 @@ from wasm_component.util_rules.cargo_workspace import (
     CrateManifest,
     CrateManifestRequest,
     manifest_path,
-    stand_in_path,
     stand_in_targets,
 )
 
@@ -74,7 +74,7 @@ class CargoProject:
     sources_digest: Digest
     """The repository files the build reads, at their repository paths."""
     stand_ins_digest: Digest
-    """Empty `src/lib.rs` targets for the workspace members outside the component's dependencies."""
+    """Empty target files cargo needs to load the manifests of crates it does not build (see `stand_in_targets`)."""
     workspace: CargoWorkspace
     lockfile: CargoLock
     package: str
@@ -133,11 +133,9 @@ async def read_cargo_project(request: CargoProjectRequest) -> CargoProject:
             f"{address}: there is no Cargo.lock in {workspace.root or 'the build root'}/. Builds use "
             "exactly the locked crates: run `cargo generate-lockfile` there and commit the file."
         )
-    present = set(sources.snapshot.files)
-    not_built = [path for path in workspace.manifest_paths if path not in present]
     repository_files, stand_ins = await MultiGet(
         Get(Digest, MergeDigests([sources.snapshot.digest, workspace.digest])),
-        Get(Digest, stand_in_targets(path for path in not_built if stand_in_path(path) not in present)),
+        Get(Digest, stand_in_targets(workspace.crates, set(sources.snapshot.files))),
     )
     return CargoProject(
         address=address,

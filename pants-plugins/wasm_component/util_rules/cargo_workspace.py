@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Collection, Iterable
 
 from pants.engine.fs import CreateDigest, Digest, DigestContents, FileContent, PathGlobs, Paths
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
@@ -31,6 +31,7 @@ from wasm_attest.errors import WasmAttestError
 
 MANIFEST = "Cargo.toml"
 LOCKFILE = "Cargo.lock"
+_LIBRARY = "src/lib.rs"
 
 
 class CargoWorkspaceError(WasmAttestError):
@@ -120,8 +121,13 @@ class CargoWorkspace:
     """
 
     root: str
-    manifest_paths: tuple[str, ...]
+    crates: tuple[CrateManifest, ...]
+    """By folder."""
     digest: Digest
+
+    @property
+    def manifest_paths(self) -> tuple[str, ...]:
+        return tuple(crate.path for crate in self.crates)
 
     @property
     def lockfile_path(self) -> str:
@@ -157,10 +163,10 @@ async def _require_manifests(dependencies: Iterable[PathDependency]) -> None:
 async def load_cargo_workspace(request: CargoWorkspaceRequest) -> CargoWorkspace:
     root = await Get(CrateManifest, CrateManifestRequest(request.root))
     pending = {request.root, *await _member_directories(root)}
-    loaded: set[str] = set()
+    loaded: dict[str, CrateManifest] = {}
     while pending:
         crates = await MultiGet(Get(CrateManifest, CrateManifestRequest(directory)) for directory in sorted(pending))
-        loaded |= pending
+        loaded.update((crate.directory, crate) for crate in crates)
         referenced = {
             dependency.directory: dependency
             for crate in crates
@@ -168,11 +174,11 @@ async def load_cargo_workspace(request: CargoWorkspaceRequest) -> CargoWorkspace
             if dependency.directory not in loaded
         }
         await _require_manifests(referenced.values())
-        roots = {crate.workspace_root for crate in crates if crate.workspace_root is not None} - loaded
+        roots = {crate.workspace_root for crate in crates if crate.workspace_root is not None} - loaded.keys()
         pending = {*referenced, *roots}
-    paths = tuple(sorted(manifest_path(directory) for directory in loaded))
-    digest = await Get(Digest, PathGlobs([*paths, os.path.join(request.root, LOCKFILE)]))
-    return CargoWorkspace(request.root, paths, digest)
+    crates = tuple(loaded[directory] for directory in sorted(loaded))
+    digest = await Get(Digest, PathGlobs([*(crate.path for crate in crates), os.path.join(request.root, LOCKFILE)]))
+    return CargoWorkspace(request.root, crates, digest)
 
 
 def missing_manifest_message(dependency: PathDependency) -> str:
@@ -182,21 +188,32 @@ def missing_manifest_message(dependency: PathDependency) -> str:
     )
 
 
-def stand_in_targets(manifest_paths: Iterable[str]) -> CreateDigest:
-    """An empty `src/lib.rs` next to each manifest, for crates whose manifest cargo must load but not build.
+def stand_in_targets(crates: Iterable[CrateManifest], sources: Collection[str] = ()) -> CreateDigest:
+    """Empty target files that let cargo load the manifests of crates it will not build.
 
-    cargo refuses a package with no target at all, and loads the manifests of
-    crates it will not compile (to resolve the workspace): the vendor step has
-    only manifests, and a build has only the manifests of the workspace
-    members it does not depend on. An empty library target satisfies cargo
-    without bringing in, or depending on, the crate's code.
+    cargo refuses a package with no target at all, or with a named [[bin]],
+    [[example]], [[test]] or [[bench]] (no `path`) whose file is missing, even
+    when it builds none of them. The vendor step has only manifests; a build
+    has only the manifests of the workspace members outside its dependencies,
+    and no tests, examples or benches of those inside. `sources` are the files
+    the sandbox already holds: a crate whose Cargo.toml is among them is built
+    from its own `src/`, and gets stand-ins only for named targets outside it.
+    Empty files satisfy cargo without bringing in, or depending on, any code.
     """
-    return CreateDigest(FileContent(stand_in_path(path), b"") for path in sorted(manifest_paths))
+    stand_ins = set()
+    for crate in crates:
+        built = crate.path in sources
+        wanted = [path for path in crate.manifest.named_target_files if not (built and path.startswith("src/"))]
+        if not built:
+            wanted.append(_LIBRARY)
+        paths = (os.path.join(crate.directory, relative) for relative in wanted)
+        stand_ins.update(path for path in paths if not _has_target_file(path, sources))
+    return CreateDigest(FileContent(path, b"") for path in sorted(stand_ins))
 
 
-def stand_in_path(manifest: str) -> str:
-    """Where the stand-in target of the crate of `manifest` goes."""
-    return os.path.join(os.path.dirname(manifest), "src", "lib.rs")
+def _has_target_file(path: str, sources: Collection[str]) -> bool:
+    """Whether the sandbox has the target file `<folder>/<name>.rs`, or its alternative `<folder>/<name>/main.rs`."""
+    return path in sources or os.path.join(path[: -len(".rs")], "main.rs") in sources
 
 
 def rules():

@@ -124,7 +124,7 @@ async def _locked_crates_from_directory(directory: str, lockfile: CargoLock, loc
 async def vendor_crates(request: VendorRequest, registry: CargoRegistrySubsystem) -> VendoredCrates:
     root = request.workspace.root
     lockfile_path = request.workspace.lockfile_path
-    stand_ins = await Get(Digest, stand_in_targets(request.workspace.manifest_paths))
+    stand_ins = await Get(Digest, stand_in_targets(request.workspace.crates))
     registry_crates = EMPTY_DIGEST
     source_dir = None
     if registry.source == CrateSource.DIRECTORY:

@@ -22,6 +22,8 @@ import tomli
 
 from wasm_attest.errors import WasmAttestError
 
+# Where cargo looks for a [[bin]], [[example]], [[test]] or [[bench]] that has a name but no `path`.
+_TARGET_FOLDERS = (("bin", "src/bin"), ("example", "examples"), ("test", "tests"), ("bench", "benches"))
 _DEPENDENCY_KINDS = ("dependencies", "build-dependencies", "dev-dependencies", "build_dependencies", "dev_dependencies")
 
 
@@ -76,6 +78,10 @@ class CargoManifest:
     and `[patch.<registry>]` (path entries only there)."""
     workspace_dependencies: tuple[DependencyEntry, ...]
     """Every entry of `[workspace.dependencies]`, path or not (so that an inherited registry dependency is known to be one)."""
+    named_target_files: tuple[str, ...]
+    """For each [[bin]], [[example]], [[test]] and [[bench]] with a name but no `path`, where cargo looks for its
+    source first (`examples/<name>.rs`, ...), relative to the crate's folder. cargo refuses to load a manifest
+    whose such target has no file, even when it will not build it."""
 
     def excludes(self, relative_directory: str) -> bool:
         """Whether this workspace root's `exclude` list keeps the crate in `relative_directory` (relative to it) out.
@@ -114,6 +120,12 @@ def parse_cargo_manifest(text: str, *, origin: str = "Cargo.toml") -> CargoManif
             if entry.path is not None or entry.inherited
         ),
         workspace_dependencies=tuple(_entries(_table(workspace, "dependencies"), "workspace.dependencies")),
+        named_target_files=tuple(
+            f"{folder}/{target['name']}.rs"
+            for kind, folder in _TARGET_FOLDERS
+            for target in _list(document.get(kind))
+            if isinstance(target, dict) and isinstance(target.get("name"), str) and "path" not in target
+        ),
     )
 
 
@@ -262,5 +274,9 @@ def _string(value: object) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def _list(value: object) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def _strings(value: object) -> tuple[str, ...]:
-    return tuple(item for item in value if isinstance(item, str)) if isinstance(value, list) else ()
+    return tuple(item for item in _list(value) if isinstance(item, str))

@@ -151,3 +151,31 @@ def test_workspace_members_and_ancestors_are_repository_relative() -> None:
     assert workspace_member_directories("", root) == ("crates/*", "app")
     assert ancestor_directories("a/b/c") == ("a/b", "a", "")
     assert ancestor_directories("") == ()
+
+
+def test_named_targets_without_a_path_are_where_cargo_looks_for_them() -> None:
+    manifest = parse_cargo_manifest(
+        """
+[package]
+name = "app"
+
+[[bin]]
+name = "tool"
+
+[[bin]]
+name = "other"
+path = "tools/other.rs"
+
+[[example]]
+name = "demo"
+
+[[test]]
+name = "integration"
+harness = false
+
+[[bench]]
+name = "speed"
+harness = false
+"""
+    )
+    assert manifest.named_target_files == ("src/bin/tool.rs", "examples/demo.rs", "tests/integration.rs", "benches/speed.rs")

@@ -41,10 +41,13 @@ def test_sandbox_holds_the_closure_and_stand_ins_for_members_it_does_not_use(rul
             "ws/one/src/main.rs": "fn main() {}\n",
             "ws/one/tests/it.rs": "",
             "ws/two/BUILD": "wasm_component()",
-            "ws/two/Cargo.toml": package("two", '[dependencies]\nhelper = { path = "../../helper" }\n'),
+            "ws/two/Cargo.toml": package(
+                "two", '[[bin]]\nname = "tool"\n\n[dependencies]\nhelper = { path = "../../helper" }\n'
+            ),
             "ws/two/src/main.rs": "fn main() {}\n",
             "ws/greeting/BUILD": "cargo_crate()",
-            "ws/greeting/Cargo.toml": package("greeting"),
+            # A named bench (criterion's `harness = false`) must have a file, though no build compiles it.
+            "ws/greeting/Cargo.toml": package("greeting", '[[bench]]\nname = "speed"\nharness = false\n'),
             "ws/greeting/src/lib.rs": "",
             "helper/BUILD": "cargo_crate()",
             "helper/Cargo.toml": package("helper"),
@@ -65,7 +68,12 @@ def test_sandbox_holds_the_closure_and_stand_ins_for_members_it_does_not_use(rul
         "ws/two/Cargo.toml",
         "helper/Cargo.toml",
     }
-    assert files(rule_runner, project.stand_ins_digest) == {"ws/two/src/lib.rs", "helper/src/lib.rs"}
+    assert files(rule_runner, project.stand_ins_digest) == {
+        "ws/two/src/lib.rs",
+        "ws/two/src/bin/tool.rs",
+        "helper/src/lib.rs",
+        "ws/greeting/benches/speed.rs",
+    }
     # The vendor step sees only manifests and the lockfile, the same for every member.
     assert project.workspace.manifest_paths == (
         "helper/Cargo.toml",

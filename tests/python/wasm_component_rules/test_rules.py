@@ -143,3 +143,20 @@ def test_path_dependency_outside_the_cargo_root_builds_and_attests(
     (build_link,) = (content for name, content in outputs.items() if name.startswith("apps.app/app/build."))
     materials = json.loads(base64.b64decode(json.loads(build_link)["payload"]))["materials"]
     assert {"Cargo.toml", "src/main.rs", "@repo/shared/shout/Cargo.toml", "@repo/shared/shout/src/lib.rs"} <= set(materials)
+
+
+def test_named_tests_benches_and_bins_that_the_build_does_not_hold_do_not_break_it(
+    rule_runner: RuleRunner, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """cargo loads every member's manifest and refuses named targets without files: stand-ins satisfy it."""
+    add_testproject(rule_runner, "workspace")
+    root = Path(rule_runner.build_root, "workspace")
+    with open(root / "greeting" / "Cargo.toml", "a") as manifest:
+        manifest.write('\n[[bench]]\nname = "speed"\nharness = false\n')
+    with open(root / "app-two" / "Cargo.toml", "a") as manifest:
+        manifest.write('\n[[bin]]\nname = "tool"\n\n[[test]]\nname = "integration"\n')
+    outputs = package(rule_runner, Address("workspace/app-one"))
+    path = Path(rule_runner.build_root, "app-one.wasm")
+    path.write_bytes(outputs["workspace.app-one/app-one/app-one.wasm"])
+    assert run_component(path, ["bench"]) == 0
+    assert capfd.readouterr().out == "app-one: Hello, bench!\n"
