@@ -51,14 +51,16 @@ class InferCargoCrateDependencies(InferDependenciesRequest):
 
 @dataclass(frozen=True)
 class _Needed:
-    """A file cargo reads for this crate, the folder whose target must own it, and why (for messages)."""
+    """A file cargo reads for this crate (its owner becomes a dependency), and why it reads it, for messages."""
 
     path: str
     reason: str
 
 
-async def _needed_files(address: Address, crate: CrateManifest, dependencies: tuple[PathDependency, ...]) -> list[_Needed]:
-    """The path dependencies' manifests and the workspace root's Cargo.toml and Cargo.lock; fails for a missing manifest."""
+async def _needed_files(
+    address: Address, crate: CrateManifest, dependencies: tuple[PathDependency, ...]
+) -> list[_Needed]:
+    """Manifests of the path dependencies and the workspace root, and its Cargo.lock; fails if a manifest is missing."""
     needed = [_Needed(manifest_path(dependency.directory), dependency.describe()) for dependency in dependencies]
     root = crate.workspace_root
     if root is not None and root != crate.directory:
@@ -94,7 +96,7 @@ async def infer_cargo_crate_dependencies(request: InferCargoCrateDependencies) -
     crates = {target.address for target in targets if target.has_field(CargoCrateSourcesField)}
     inferred = set()
     for file, found in zip(needed, owners):
-        owning = sorted(owner for owner in found if owner in crates and owner != address)
+        owning = [owner for owner in found if owner in crates and owner != address]
         if not owning and address not in found:
             folder = os.path.dirname(file.path)
             raise CargoDependencyInferenceError(

@@ -1,4 +1,5 @@
-"""The targets: `wasm_component`, a Rust crate compiled to a wasm32-wasip2 component, and `cargo_crate`, a crate it builds from."""
+"""The targets: `wasm_component`, a Rust crate compiled to a wasm32-wasip2 component, and `cargo_crate`, a crate
+it builds from (a library, a workspace root)."""
 
 from __future__ import annotations
 

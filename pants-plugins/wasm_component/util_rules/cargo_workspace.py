@@ -62,7 +62,7 @@ class CrateManifest:
 
     @property
     def cargo_root(self) -> str:
-        """Where cargo runs and `Cargo.lock` is: the workspace root, or the crate's own folder if it is in no workspace."""
+        """Where cargo runs and Cargo.lock is: the workspace root, or the crate's own folder outside any workspace."""
         return self.directory if self.workspace_root is None else self.workspace_root
 
     def path_dependencies(self) -> tuple[PathDependency, ...]:

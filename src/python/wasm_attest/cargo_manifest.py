@@ -38,7 +38,7 @@ class DependencyEntry:
     name: str
     """The entry's key, which is the crate's name in code (`foo` in `foo = { package = "bar", path = "../bar" }`)."""
     table: str
-    """Where it is declared, as a TOML header: `dependencies`, `target.'cfg(unix)'.build-dependencies`, `patch.crates-io`."""
+    """Where it is declared, as a TOML header: `dependencies`, `target.'cfg(unix)'.build-dependencies`, ..."""
     path: str | None = None
     """As written: relative to the declaring manifest's folder."""
     inherited: bool = False
@@ -72,12 +72,12 @@ class CargoManifest:
     """Whether it has a `[workspace]` table (a workspace root, virtual when there is no `[package]`)."""
     workspace_exclude: tuple[str, ...]
     package_workspace: str | None
-    """`[package].workspace`: the path of the workspace root, when the package names it instead of cargo searching upwards."""
+    """`[package].workspace`: the workspace root's path, when the package names it rather than cargo searching."""
     dependencies: tuple[DependencyEntry, ...]
     """The path and `workspace = true` entries of every dependency table: normal, build and dev, per target platform,
     and `[patch.<registry>]` (path entries only there)."""
     workspace_dependencies: tuple[DependencyEntry, ...]
-    """Every entry of `[workspace.dependencies]`, path or not (so that an inherited registry dependency is known to be one)."""
+    """Every entry of `[workspace.dependencies]`, path or not (so an inherited registry dependency is known as one)."""
     named_target_files: tuple[str, ...]
     """For each [[bin]], [[example]], [[test]] and [[bench]] with a name but no `path`, where cargo looks for its
     source first (`examples/<name>.rs`, ...), relative to the crate's folder. cargo refuses to load a manifest
@@ -150,16 +150,19 @@ def find_workspace_root(directory: str, manifests: Mapping[str, CargoManifest]) 
     if own.is_workspace_root:
         return directory
     if own.package_workspace is not None:
-        return _within_repository(directory, own.package_workspace, f"[package].workspace of {_manifest_path(directory)}")
+        where = f"[package].workspace of {_manifest_path(directory)}"
+        return _within_repository(directory, own.package_workspace, where)
     for ancestor in ancestor_directories(directory):
         manifest = manifests.get(ancestor)
-        if manifest is not None and manifest.is_workspace_root and not manifest.excludes(_relative(directory, ancestor)):
+        if manifest is None or not manifest.is_workspace_root:
+            continue
+        if not manifest.excludes(_relative(directory, ancestor)):
             return ancestor
     return None
 
 
 def workspace_member_directories(root: str, manifest: CargoManifest) -> tuple[str, ...]:
-    """The workspace root's `members` entries as folders relative to the repository root (globs left for the caller to expand)."""
+    """The workspace root's `members` as folders relative to the repository root (globs left to the caller)."""
     return tuple(
         _within_repository(root, member, f"the workspace member {member!r} of {_manifest_path(root)}")
         for member in manifest.workspace_members
@@ -181,7 +184,8 @@ def path_dependencies(
     not path dependencies and are left out.
     """
     manifest_path = _manifest_path(directory)
-    inheritable = {entry.name: entry for entry in workspace_manifest.workspace_dependencies} if workspace_manifest else {}
+    declared_by_root = workspace_manifest.workspace_dependencies if workspace_manifest else ()
+    inheritable = {entry.name: entry for entry in declared_by_root}
     resolved = []
     for entry in manifest.dependencies:
         if not entry.inherited:
