@@ -94,8 +94,9 @@ TESTPROJECTS = REPO / "testprojects"
 REGISTRY = REPO / "build-support" / "registry" / "crates"
 TOOLCHAIN_VERSION = "1.96.0"  # the version ./pants builds and pants.toml pins
 SYSTEM_BIN_DIRS = os.pathsep.join(("/usr/bin", "/bin", "/usr/local/bin"))
-# The plugin's defaults (target_types.py, subsystems/attestation.py).
-DEFAULT_SOURCES = ("Cargo.toml", "Cargo.lock", "**/Cargo.toml", "**/*.rs", "**/*.wit")
+# What the benchmark copies from a Cargo root: every manifest and Rust file. The plugin takes
+# only the component's dependency closure; the extra files change nothing cargo builds.
+ROOT_SOURCES = ("Cargo.toml", "Cargo.lock", "**/Cargo.toml", "**/*.rs", "**/*.wit")
 BUILDER_ID = "https://wasm-attest.dev/builders/pants"
 LAYOUT_EXPIRY = timedelta(days=365)
 
@@ -117,8 +118,10 @@ class Component:
     """One `wasm_component` target, with the plugin's defaults filled in."""
 
     name: str
+    folder: Path
+    """The BUILD file's folder (the crate's own), relative to the repository."""
     root: Path
-    """The cargo root (the BUILD file's folder), relative to the repository."""
+    """The Cargo root (the nearest folder at or above `folder` with a Cargo.lock), relative to the repository."""
     package: str
     bin: str
     features: tuple[str, ...]
@@ -128,7 +131,7 @@ class Component:
 
     @property
     def address(self) -> str:
-        return f"{self.root.as_posix()}:{self.name}"
+        return f"{self.folder.as_posix()}:{self.name}"
 
     @property
     def profile_directory(self) -> str:
@@ -267,18 +270,22 @@ def component_from_fields(folder: Path, fields: Mapping[str, object]) -> Compone
     """A target's fields with the plugin's defaults (cargo_project.py): package from Cargo.toml, bin from package."""
     manifest_path = folder / "Cargo.toml"
     manifest = parse_cargo_manifest(manifest_path.read_text(), origin=str(manifest_path))
-    package = fields.get("cargo_package") or manifest.package_name
+    package = manifest.package_name
     if not package:
-        raise SystemExit(f"{folder}/BUILD: a wasm_component in a workspace root needs `cargo_package`.")
+        raise SystemExit(f"{folder}/BUILD: a wasm_component belongs in a crate's folder, not a workspace root.")
+    root = next((path for path in (folder, *folder.parents) if (path / "Cargo.lock").is_file()), None)
+    if root is None:
+        raise SystemExit(f"{folder}: no Cargo.lock in it or above it.")
     return Component(
         name=str(fields.get("name") or folder.name),
-        root=folder.relative_to(REPO),
+        folder=folder.relative_to(REPO),
+        root=root.relative_to(REPO),
         package=str(package),
         bin=str(fields.get("bin") or package),
         features=tuple(fields.get("features") or ()),
         no_default_features=bool(fields.get("no_default_features")),
         profile=str(fields.get("profile") or "release"),
-        sources=tuple(fields.get("sources") or DEFAULT_SOURCES),
+        sources=ROOT_SOURCES,
     )
 
 

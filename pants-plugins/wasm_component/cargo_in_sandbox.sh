@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs cargo inside a Pants sandbox, hermetically.
 #
-# Usage: cargo_in_sandbox.sh CRATE_DIR CARGO_ARGS...
+# Usage: cargo_in_sandbox.sh CRATE_DIR JOBS CARGO_ARGS...
+# JOBS is the number of parallel jobs cargo may run (what Pants granted the
+# process), or "default" for cargo's own default.
 # Reads: WASM_ATTEST_TOOLCHAIN (toolchain folder, absolute or relative to the
 # sandbox) and, optionally, WASM_ATTEST_SOURCE_DIR (a cargo directory source,
 # relative to the sandbox, that replaces crates.io). Expects the host linker
@@ -16,7 +18,8 @@ set -euo pipefail
 
 sandbox="$PWD"
 crate_dir="$1"
-shift
+jobs="$2"
+shift 2
 
 case "$WASM_ATTEST_TOOLCHAIN" in
   /*) toolchain="$WASM_ATTEST_TOOLCHAIN" ;;
@@ -28,6 +31,9 @@ export RUSTC="$toolchain/bin/rustc"
 export RUSTDOC="$toolchain/bin/rustdoc"
 export CARGO_TARGET_DIR="$sandbox/target"
 export CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_LINKER="$sandbox/__host_linker"
+if [[ "$jobs" != default ]]; then
+  export CARGO_BUILD_JOBS="$jobs"
+fi
 sep=$'\x1f'
 export CARGO_ENCODED_RUSTFLAGS="--remap-path-prefix=$sandbox=/build${sep}--remap-path-prefix=$sandbox/vendor=/vendor"
 

@@ -1,14 +1,16 @@
 """The wasm_component Pants backend: build Rust crates into attested wasm32-wasip2 components."""
 
+from wasm_component import dependency_inference
 from wasm_component.goals import generate_layout, package, run, verify_layout
 from wasm_component.subsystems.registry import CargoRegistrySubsystem
-from wasm_component.target_types import WasmComponentTarget
+from wasm_component.target_types import CargoCrateTarget, WasmComponentTarget
 from wasm_component.util_rules import (
     attest,
     build,
     cargo_metadata,
     cargo_process,
     cargo_project,
+    cargo_workspace,
     signed_layout,
     signing_keys,
     source_revision,
@@ -25,6 +27,8 @@ def rules():
         *cargo_metadata.rules(),
         *cargo_process.rules(),
         *cargo_project.rules(),
+        *cargo_workspace.rules(),
+        *dependency_inference.rules(),
         *signed_layout.rules(),
         *signing_keys.rules(),
         *source_revision.rules(),
@@ -38,4 +42,4 @@ def rules():
 
 
 def target_types():
-    return [WasmComponentTarget]
+    return [WasmComponentTarget, CargoCrateTarget]

@@ -1,14 +1,17 @@
-"""The `wasm_component` target: a Rust crate compiled to a wasm32-wasip2 component."""
+"""The targets: `wasm_component`, a Rust crate compiled to a wasm32-wasip2 component, and `cargo_crate`, a crate
+it builds from (a library, a workspace root)."""
 
 from __future__ import annotations
+
+import os
 
 from pants.core.goals.package import OutputPathField
 from pants.engine.target import (
     COMMON_TARGET_FIELDS,
+    AsyncFieldMixin,
     BoolField,
     Dependencies,
     MultipleSourcesField,
-    OptionalSingleSourceField,
     StringField,
     StringSequenceField,
     Target,
@@ -16,29 +19,39 @@ from pants.engine.target import (
 from pants.util.strutil import help_text
 
 
-class WasmComponentSourcesField(MultipleSourcesField):
-    default = ("Cargo.toml", "Cargo.lock", "**/Cargo.toml", "**/*.rs", "**/*.wit")
+class CargoCrateSourcesField(MultipleSourcesField):
+    """The files of one Cargo package (or workspace root) that cargo reads to build it.
+
+    Per crate, not per Cargo root, so that a change to one crate invalidates
+    only the builds that link it: a build's sandbox is the union of the
+    sources of the crates it depends on (found by dependency inference).
+    """
+
+    default = ("Cargo.toml", "Cargo.lock", "build.rs", "src/**/*", "wit/**/*")
     expected_file_extensions = None
     help = help_text(
         """
-        The files cargo reads to build the crate, relative to the target's directory, which must
-        be the cargo root: the folder that holds `Cargo.lock` (the crate's own folder, or the
-        workspace root for a workspace member).
+        The crate's files that cargo reads to build it, relative to the folder of its `Cargo.toml`.
 
-        The default takes every `Cargo.toml`, `*.rs` and `*.wit` file below it. Add globs for
-        anything else the crate reads at compile time (`include_str!` data, for example): the
-        build sandbox holds only these files.
+        The default is what a build needs: `Cargo.toml`, `Cargo.lock`, `build.rs`, everything under
+        `src/` and `wit/`. Tests, benches and examples are left out (a build does not compile them).
+        Add globs for anything else read at compile time (`include_str!` of a file outside `src/`,
+        for example): the build sandbox holds only the sources of the crates it depends on.
         """
     )
+
+
+class WasmComponentSourcesField(CargoCrateSourcesField):
+    """A component's crate sources: its own type, so that `package` and `run` apply to components only."""
 
 
 class WasmComponentCargoPackageField(StringField):
     alias = "cargo_package"
     help = help_text(
         """
-        The cargo package to build (`cargo build -p`). Defaults to `[package].name` of the
-        `Cargo.toml` in the target's directory; required when that directory is a workspace root
-        without a `[package]`.
+        The cargo package to build (`cargo build -p`): `[package].name` of the `Cargo.toml` in the
+        target's directory, which is the default. If set, it must be that name (a check that the
+        target sits in the crate it means).
         """
     )
 
@@ -87,9 +100,16 @@ class WasmComponentOutputPathField(OutputPathField):
     )
 
 
-class WasmComponentSignedLayoutField(OptionalSingleSourceField):
+class WasmComponentSignedLayoutField(AsyncFieldMixin, StringField):
+    """A file path, deliberately not a second sources field.
+
+    Pants finds a target's files (for `--changed-since`, file arguments and
+    dependency inference) through the first sources field by alias, and
+    `signed_layout` sorts before `sources`: as a sources field it hid the
+    crate's files from all of those.
+    """
+
     alias = "signed_layout"
-    expected_file_extensions = None
     help = help_text(
         """
         The owner-signed in-toto layout this component must be built by (release mode), relative
@@ -102,6 +122,11 @@ class WasmComponentSignedLayoutField(OptionalSingleSourceField):
         it offline with `wasm-attest sign-layout`.
         """
     )
+
+    @property
+    def file_path(self) -> str | None:
+        """The layout's path from the build root."""
+        return None if self.value is None else os.path.join(self.address.spec_path, self.value)
 
 
 class WasmComponentTarget(Target):
@@ -127,7 +152,28 @@ class WasmComponentTarget(Target):
         host environment) and writes `<bin>.wasm` under `dist/`. `pants run` runs it with
         wasmtime, passing the arguments after `--`.
 
-        Declare the target in the cargo root (the folder with `Cargo.lock`); for a workspace
-        member, declare it in the workspace root and set `cargo_package`.
+        Declare the target in the crate's own folder (the folder of its `Cargo.toml` with
+        `[package]`). It builds from the Cargo root: the root of the crate's workspace (where
+        `Cargo.lock` is), or the crate's own folder if it is in no workspace. The in-repo crates it
+        uses (path dependencies, also through `workspace = true`) and the workspace root are
+        inferred from the Cargo.toml files: they need a `cargo_crate` target each.
+        """
+    )
+
+
+class CargoCrateTarget(Target):
+    alias = "cargo_crate"
+    core_fields = (*COMMON_TARGET_FIELDS, Dependencies, CargoCrateSourcesField)
+    help = help_text(
+        """
+        A Cargo package or workspace root of the repository that `wasm_component` targets build
+        from but that is not a component itself: a library crate, or the root of a (virtual or
+        not) cargo workspace, whose sources are its `Cargo.toml` and `Cargo.lock`.
+
+        Declare one in the folder of each such `Cargo.toml`. Components depend on them by
+        dependency inference: a crate's path dependencies (in any dependency table, renamed, per
+        target platform, or inherited with `workspace = true`) and its workspace root become
+        dependencies of its target, so a change to a crate rebuilds exactly the components that
+        use it, and `pants dependents` and `--changed-since` know which.
         """
     )

@@ -1,8 +1,11 @@
 """The build step: `cargo build --locked --offline --target wasm32-wasip2` over the vendored crates.
 
-The sandbox holds the target's sources, the vendored crates and (as an
-immutable input) the toolchain; nothing from the host but the system C
-compiler that links build scripts.
+The sandbox holds the sources of the component's dependency closure (at their
+repository paths, with stand-ins for the workspace members it does not use),
+the vendored crates and (as an immutable input) the toolchain; nothing from
+the host but the system C compiler that links build scripts. cargo gets as
+many jobs as Pants gives the process, so components build in parallel within
+Pants' process limits instead of each taking every core.
 """
 
 from __future__ import annotations
@@ -16,10 +19,8 @@ from pants.engine.fs import (
     Digest,
     DigestContents,
     DigestEntries,
-    DigestSubset,
     Directory,
     MergeDigests,
-    PathGlobs,
     RemovePrefix,
 )
 from pants.engine.process import FallibleProcessResult, Process
@@ -29,7 +30,7 @@ from wasm_attest.component_pipeline import WASM_TARGET
 from wasm_attest.wasm_binary import describe_wasm_header, is_component
 from wasm_component.util_rules.cargo_process import CargoProcess, cargo_diagnostics
 from wasm_component.util_rules.cargo_project import CargoProject, WasmComponentTargetError
-from wasm_component.util_rules.step_record import StepRecord, file_hashes, merged
+from wasm_component.util_rules.step_record import StepRecord, file_hashes, merged, source_hashes
 from wasm_component.util_rules.toolchain import RustToolchain
 from wasm_component.util_rules.vendor import VENDOR_DIR, VendoredCrates, VendorRequest
 
@@ -57,14 +58,7 @@ class BuiltComponent:
 
 @rule(desc="Build a wasm32-wasip2 component")
 async def build_component(project: CargoProject, toolchain: RustToolchain) -> BuiltComponent:
-    manifests = await Get(
-        Digest,
-        DigestSubset(
-            project.sources_digest,
-            PathGlobs([os.path.join(project.root, "**", "Cargo.toml"), project.lockfile_path]),
-        ),
-    )
-    vendored = await Get(VendoredCrates, VendorRequest(project.root, manifests, project.lockfile))
+    vendored = await Get(VendoredCrates, VendorRequest(project.workspace, project.lockfile))
     # cargo must find the vendor folder even when no crate was vendored into it.
     vendor_mount_point = await Get(Digest, CreateDigest([Directory(VENDOR_DIR)]))
     output_dir = os.path.join("target", WASM_TARGET, project.profile_directory)
@@ -74,10 +68,15 @@ async def build_component(project: CargoProject, toolchain: RustToolchain) -> Bu
         CargoProcess(
             crate_dir=project.root,
             args=args,
-            input_digest=await Get(Digest, MergeDigests([project.sources_digest, vendored.digest, vendor_mount_point])),
-            description=f"Compile {project.address} for {WASM_TARGET} ({project.profile})",
+            input_digest=await Get(
+                Digest,
+                MergeDigests([project.sources_digest, project.stand_ins_digest, vendored.digest, vendor_mount_point]),
+            ),
+            description=f"Compile {project.address} for {WASM_TARGET}",
             source_dir=VENDOR_DIR,
             output_files=(os.path.join(output_dir, project.component_filename),),
+            # cargo compiles at most as many crates at once as Cargo.lock lists.
+            concurrency_available=len(project.lockfile.packages),
         ),
     )
     result = await Get(FallibleProcessResult, Process, process)
@@ -101,7 +100,7 @@ async def build_component(project: CargoProject, toolchain: RustToolchain) -> Bu
         Get(DigestEntries, Digest, component),
     )
     materials = merged(
-        file_hashes(source_entries, strip=project.root),
+        source_hashes(source_entries, project.root),
         vendored.record.products,
         file_hashes(toolchain_entries, prefix="toolchain"),
     )

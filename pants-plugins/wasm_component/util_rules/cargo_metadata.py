@@ -1,6 +1,6 @@
 """`cargo metadata` for a component: the resolved package graph the SBOM draws names, licenses and edges from.
 
-It runs over the same sources and vendored crates as the build, offline and
+It runs over the same sandbox (sources, stand-ins, vendored crates) as the build, offline and
 `--locked`, filtered to wasm32-wasip2 so crates for other platforms drop out.
 """
 
@@ -34,16 +34,18 @@ class CargoMetadata:
 @rule(desc="Read the cargo metadata of a component")
 async def cargo_metadata(request: CargoMetadataRequest) -> CargoMetadata:
     vendor_mount_point = await Get(Digest, CreateDigest([Directory(VENDOR_DIR)]))
+    project = request.project
     inputs = await Get(
-        Digest, MergeDigests([request.project.sources_digest, request.vendored.digest, vendor_mount_point])
+        Digest,
+        MergeDigests([project.sources_digest, project.stand_ins_digest, request.vendored.digest, vendor_mount_point]),
     )
     process = await Get(
         Process,
         CargoProcess(
-            crate_dir=request.project.root,
+            crate_dir=project.root,
             args=("metadata", "--format-version", "1", "--locked", "--offline", "--filter-platform", WASM_TARGET),
             input_digest=inputs,
-            description=f"Read the cargo metadata of {request.project.address}",
+            description=f"Read the cargo metadata of {project.address}",
             source_dir=VENDOR_DIR,
         ),
     )

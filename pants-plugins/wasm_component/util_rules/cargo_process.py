@@ -35,6 +35,8 @@ class CargoProcess:
     output_files: tuple[str, ...] = ()
     output_directories: tuple[str, ...] = ()
     append_only_caches: FrozenDict[str, str] = FrozenDict()
+    concurrency_available: int = 0
+    """How many jobs cargo could use; Pants grants up to that many of its process slots (0: cargo's default)."""
 
 
 @rule(level=LogLevel.DEBUG)
@@ -48,8 +50,11 @@ async def cargo_process(request: CargoProcess, toolchain: RustToolchain, bash: B
     env = dict(toolchain.env, CARGO_TERM_COLOR="never", CARGO_INCREMENTAL="0")
     if request.source_dir is not None:
         env["WASM_ATTEST_SOURCE_DIR"] = request.source_dir
+    # Pants puts the number of slots it granted in place of `{pants_concurrency}`; the
+    # template, not the number, is part of the cache key.
+    jobs = "{pants_concurrency}" if request.concurrency_available else "default"
     return Process(
-        argv=(bash.path, _SCRIPT_NAME, request.crate_dir or ".", *request.args),
+        argv=(bash.path, _SCRIPT_NAME, request.crate_dir or ".", jobs, *request.args),
         input_digest=input_digest,
         immutable_input_digests=toolchain.immutable_input_digests,
         append_only_caches=request.append_only_caches,
@@ -57,6 +62,7 @@ async def cargo_process(request: CargoProcess, toolchain: RustToolchain, bash: B
         description=request.description,
         output_files=request.output_files,
         output_directories=request.output_directories,
+        concurrency_available=request.concurrency_available,
         level=LogLevel.INFO,
     )
 

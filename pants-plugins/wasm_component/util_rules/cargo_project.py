@@ -3,6 +3,14 @@
 All questions about a target that can be answered without cargo (is there a
 lockfile, which package and binary, which output file) are answered here, so
 that bad targets fail early, naming the target and the fix.
+
+The files are those of the target's dependency closure, not of a folder: the
+component's own crate, the crates it uses and its workspace root (inferred
+from the Cargo.toml files, see `dependency_inference.py`), each at its
+repository path. So a change to a crate that the component does not use does
+not change its build's inputs. cargo also loads the manifest of every other
+workspace member: the build gets those manifests with empty stand-in targets
+(and stand-ins for the tests, examples and benches that manifests name).
 """
 
 from __future__ import annotations
@@ -10,22 +18,41 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from pants.core.target_types import FileSourceField, ResourceSourceField
+from pants.core.util_rules.source_files import SourceFiles, SourceFilesRequest
 from pants.engine.addresses import Address
-from pants.engine.fs import Digest, DigestContents, DigestSubset, PathGlobs
-from pants.engine.rules import Get, collect_rules, rule
-from pants.engine.target import HydratedSources, HydrateSourcesRequest, WrappedTarget, WrappedTargetRequest
+from pants.engine.fs import Digest, DigestContents, DigestSubset, MergeDigests, PathGlobs, Paths
+from pants.engine.rules import Get, MultiGet, collect_rules, rule
+from pants.engine.target import (
+    SourcesField,
+    Target,
+    TransitiveTargets,
+    TransitiveTargetsRequest,
+    WrappedTarget,
+    WrappedTargetRequest,
+)
 
 from wasm_attest.cargo_lock import CargoLock, parse_cargo_lock
-from wasm_attest.cargo_manifest import parse_cargo_manifest
 from wasm_attest.errors import WasmAttestError
 from wasm_component.target_types import (
+    CargoCrateSourcesField,
     WasmComponentBinField,
     WasmComponentCargoPackageField,
     WasmComponentFeaturesField,
     WasmComponentNoDefaultFeaturesField,
     WasmComponentProfileField,
-    WasmComponentSourcesField,
 )
+from wasm_component.util_rules.cargo_workspace import (
+    CargoWorkspace,
+    CargoWorkspaceRequest,
+    CrateManifest,
+    CrateManifestRequest,
+    manifest_path,
+    stand_in_targets,
+)
+
+# The kinds of sources a build sandbox takes from the targets a component depends on.
+_SANDBOX_SOURCES = (CargoCrateSourcesField, FileSourceField, ResourceSourceField)
 
 
 class WasmComponentTargetError(WasmAttestError):
@@ -43,7 +70,12 @@ class CargoProject:
 
     address: Address
     root: str
+    """The Cargo root: where cargo runs and Cargo.lock is."""
     sources_digest: Digest
+    """The repository files the build reads, at their repository paths."""
+    stand_ins_digest: Digest
+    """Empty target files cargo needs to load the manifests of crates it does not build (see `stand_in_targets`)."""
+    workspace: CargoWorkspace
     lockfile: CargoLock
     package: str
     bin: str
@@ -65,51 +97,86 @@ class CargoProject:
         return {"dev": "debug", "test": "debug", "bench": "release"}.get(self.profile, self.profile)
 
 
+async def _component_crate(address: Address) -> CrateManifest:
+    """The manifest in the target's folder; fails if there is none."""
+    directory = address.spec_path
+    found = await Get(Paths, PathGlobs([manifest_path(directory)]))
+    if not found.files:
+        raise WasmComponentTargetError(
+            f"{address}: there is no Cargo.toml in {directory or 'the build root'}/. Declare the wasm_component "
+            "in the folder of the crate's Cargo.toml."
+        )
+    return await Get(CrateManifest, CrateManifestRequest(directory))
+
+
 @rule(desc="Read a wasm_component's Cargo project")
 async def read_cargo_project(request: CargoProjectRequest) -> CargoProject:
-    wrapped = await Get(
-        WrappedTarget,
-        WrappedTargetRequest(request.address, description_of_origin="a wasm_component build"),
-    )
+    address = request.address
+    wrapped = await Get(WrappedTarget, WrappedTargetRequest(address, description_of_origin="a wasm_component build"))
     target = wrapped.target
-    root = request.address.spec_path
-    sources = await Get(HydratedSources, HydrateSourcesRequest(target[WasmComponentSourcesField]))
-    manifest_path = os.path.join(root, "Cargo.toml")
-    lockfile_path = os.path.join(root, "Cargo.lock")
-    contents = await Get(
-        DigestContents, DigestSubset(sources.snapshot.digest, PathGlobs([manifest_path, lockfile_path]))
+    crate = await _component_crate(address)
+    package = _package(target, crate)
+    transitive, workspace = await MultiGet(
+        Get(TransitiveTargets, TransitiveTargetsRequest([address])),
+        Get(CargoWorkspace, CargoWorkspaceRequest(crate.cargo_root)),
     )
-    by_path = {entry.path: entry.content.decode() for entry in contents}
-    if manifest_path not in by_path:
+    sources = await Get(
+        SourceFiles,
+        SourceFilesRequest(
+            [source for source in map(_sandbox_source, transitive.closure) if source is not None],
+            for_sources_types=_SANDBOX_SOURCES,
+        ),
+    )
+    lockfile_contents = await Get(DigestContents, DigestSubset(workspace.digest, PathGlobs([workspace.lockfile_path])))
+    if not lockfile_contents:
         raise WasmComponentTargetError(
-            f"{request.address}: there is no Cargo.toml in {root or 'the build root'}/ among the "
-            "target's sources. Declare the wasm_component in the crate's folder (or the workspace "
-            "root for a workspace member)."
-        )
-    if lockfile_path not in by_path:
-        raise WasmComponentTargetError(
-            f"{request.address}: there is no Cargo.lock in {root or 'the build root'}/. Builds use "
+            f"{address}: there is no Cargo.lock in {workspace.root or 'the build root'}/. Builds use "
             "exactly the locked crates: run `cargo generate-lockfile` there and commit the file."
         )
-    manifest = parse_cargo_manifest(by_path[manifest_path], origin=manifest_path)
-    lockfile = parse_cargo_lock(by_path[lockfile_path], origin=lockfile_path)
-    package = target[WasmComponentCargoPackageField].value or manifest.package_name
-    if package is None:
-        raise WasmComponentTargetError(
-            f"{request.address}: {manifest_path} has no [package] (it is a workspace root); set "
-            f"`cargo_package` to one of its members: {', '.join(manifest.workspace_members) or '(none listed)'}."
-        )
+    repository_files, stand_ins = await MultiGet(
+        Get(Digest, MergeDigests([sources.snapshot.digest, workspace.digest])),
+        Get(Digest, stand_in_targets(workspace.crates, set(sources.snapshot.files))),
+    )
     return CargoProject(
-        address=request.address,
-        root=root,
-        sources_digest=sources.snapshot.digest,
-        lockfile=lockfile,
+        address=address,
+        root=workspace.root,
+        sources_digest=repository_files,
+        stand_ins_digest=stand_ins,
+        workspace=workspace,
+        lockfile=parse_cargo_lock(lockfile_contents[0].content.decode(), origin=workspace.lockfile_path),
         package=package,
         bin=target[WasmComponentBinField].value or package,
         features=tuple(target[WasmComponentFeaturesField].value or ()),
         no_default_features=target[WasmComponentNoDefaultFeaturesField].value,
         profile=target[WasmComponentProfileField].value or "release",
     )
+
+
+def _package(target: Target, crate: CrateManifest) -> str:
+    """The package to build: the one of the target's folder, which `cargo_package`, if set, must name."""
+    address, name = target.address, crate.manifest.package_name
+    if name is None:
+        members = ", ".join(crate.manifest.workspace_members) or "(none listed)"
+        raise WasmComponentTargetError(
+            f"{address}: {crate.path} has no [package]: it is a workspace root (members: {members}). Declare "
+            "`wasm_component()` in the folder of the member's own Cargo.toml instead, and `cargo_crate()` here."
+        )
+    declared = target[WasmComponentCargoPackageField].value
+    if declared is not None and declared != name:
+        raise WasmComponentTargetError(
+            f"{address}: `cargo_package` is {declared!r}, but {crate.path} is package {name!r}. A wasm_component "
+            f"builds the crate of its own folder: declare it in the folder of {declared!r}'s Cargo.toml, or drop "
+            "`cargo_package`."
+        )
+    return name
+
+
+def _sandbox_source(target: Target) -> SourcesField | None:
+    """The sources a dependency puts into the build sandbox: a crate's, or a `file`/`resource` target's."""
+    for field_type in _SANDBOX_SOURCES:
+        if target.has_field(field_type):
+            return target[field_type]
+    return None
 
 
 def rules():

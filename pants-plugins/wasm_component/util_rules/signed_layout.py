@@ -2,8 +2,8 @@
 
 In release mode (a target's `signed_layout`, or `[wasm-attest].require_signed_layouts`)
 the policy is a file in the repository, reviewed and signed offline by the
-layout owner. It is read through Pants, as a source of the target, so editing
-it invalidates what was packaged against it. Release-mode configuration errors
+layout owner. It is read through Pants (which watches it), so editing it
+invalidates what was packaged against it. Release-mode configuration errors
 are raised here, before anything is built.
 """
 
@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pants.engine.addresses import Address
-from pants.engine.fs import Digest, DigestContents
+from pants.engine.fs import DigestContents, PathGlobs
 from pants.engine.rules import Get, collect_rules, rule
-from pants.engine.target import HydratedSources, HydrateSourcesRequest, WrappedTarget, WrappedTargetRequest
+from pants.engine.target import WrappedTarget, WrappedTargetRequest
 
 from wasm_attest.errors import WasmAttestError
 from wasm_component.subsystems.attestation import AttestationSubsystem
@@ -60,8 +60,7 @@ async def committed_layout(request: CommittedLayoutRequest, options: Attestation
             "[wasm-attest].trusted_owner_keys is empty, so nothing could tell the owner's signature from anyone "
             "else's. Set it to the layout owner's public key(s)."
         )
-    sources = await Get(HydratedSources, HydrateSourcesRequest(field))
-    contents = await Get(DigestContents, Digest, sources.snapshot.digest)
+    contents = await Get(DigestContents, PathGlobs([field.file_path]))
     if not contents:
         raise SignedLayoutConfigurationError(
             f"{request.address}: its `signed_layout` {field.file_path} does not exist. Commit the file "

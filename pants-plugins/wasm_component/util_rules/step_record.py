@@ -73,6 +73,26 @@ def file_hashes(entries: DigestEntries, *, strip: str = "", prefix: str = "") ->
     return FrozenDict(sorted(hashes.items()))
 
 
+OUTSIDE_CARGO_ROOT = "@repo"
+
+
+def source_hashes(entries: DigestEntries, cargo_root: str) -> FrozenDict[str, str]:
+    """Path -> sha256 of repository files: relative to the cargo root, or `@repo/<repository path>` outside it.
+
+    Artifact names must not contain `..`, yet a crate may use a path
+    dependency outside its Cargo root (a shared library next to a standalone
+    component). Those files keep their repository path under `@repo/`, a
+    folder name Cargo roots do not use, so names stay normalised and readable.
+    """
+    inside = cargo_root + "/" if cargo_root else ""
+    hashes = {}
+    for entry in entries:
+        if isinstance(entry, FileEntry):
+            name = entry.path[len(inside) :] if entry.path.startswith(inside) else f"{OUTSIDE_CARGO_ROOT}/{entry.path}"
+            hashes[name] = entry.file_digest.fingerprint
+    return FrozenDict(sorted(hashes.items()))
+
+
 def merged(*maps: FrozenDict[str, str]) -> FrozenDict[str, str]:
     """One path -> sha256 map from several disjoint ones, sorted by path."""
     combined: dict[str, str] = {}

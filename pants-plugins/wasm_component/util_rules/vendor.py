@@ -1,10 +1,12 @@
 """The vendor step: `cargo vendor --locked` of exactly the crates a Cargo.lock names.
 
-Its input is the lockfile and the Cargo.toml files only (with empty stand-in
-targets), never the crate's code, so editing code does not re-vendor and every
-target that shares a lockfile shares one vendoring. The build step then runs
-offline on the result. It runs even when nothing is locked from a registry:
-`--locked` makes it the check that Cargo.lock still matches the manifests.
+Its input is the lockfile and the Cargo.toml files of the Cargo root's
+workspace only (with empty stand-in targets), never a crate's code, and it is
+the same request for every component built in that root: editing code does not
+re-vendor, and the components of a workspace share one vendoring (Pants runs
+identical processes once). The build step then runs offline on the result. It
+runs even when nothing is locked from a registry: `--locked` makes it the
+check that Cargo.lock still matches the manifests.
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ from pants.engine.fs import (
     DigestContents,
     DigestEntries,
     Directory,
-    FileContent,
     MergeDigests,
     PathGlobs,
     RemovePrefix,
@@ -35,7 +36,8 @@ from wasm_attest.cargo_manifest import CargoManifestError, parse_cargo_manifest
 from wasm_component.subsystems.registry import CargoRegistrySubsystem, CrateSource
 from wasm_component.util_rules.cargo_process import CargoProcess, cargo_diagnostics
 from wasm_component.util_rules.cargo_project import WasmComponentTargetError
-from wasm_component.util_rules.step_record import StepRecord, file_hashes, merged
+from wasm_component.util_rules.cargo_workspace import CargoWorkspace, stand_in_targets
+from wasm_component.util_rules.step_record import StepRecord, file_hashes, merged, source_hashes
 
 VENDOR_DIR = "vendor"
 _REGISTRY_MOUNT = "__registry"
@@ -48,10 +50,9 @@ class VendoringError(WasmComponentTargetError):
 
 @dataclass(frozen=True)
 class VendorRequest:
-    """The crates locked by `<root>/Cargo.lock`; `manifests_digest` holds the Cargo.toml files and the lockfile."""
+    """The crates locked by the workspace's Cargo.lock, which `workspace.digest` holds with the Cargo.toml files."""
 
-    root: str
-    manifests_digest: Digest
+    workspace: CargoWorkspace
     lockfile: CargoLock
 
 
@@ -121,16 +122,9 @@ async def _locked_crates_from_directory(directory: str, lockfile: CargoLock, loc
 
 @rule(desc="Vendor locked crates")
 async def vendor_crates(request: VendorRequest, registry: CargoRegistrySubsystem) -> VendoredCrates:
-    lockfile_path = os.path.join(request.root, "Cargo.lock")
-    manifests = await Get(Snapshot, Digest, request.manifests_digest)
-    stub_targets = await Get(
-        Digest,
-        CreateDigest(
-            FileContent(os.path.join(os.path.dirname(path), "src", "lib.rs"), b"")
-            for path in manifests.files
-            if os.path.basename(path) == "Cargo.toml"
-        ),
-    )
+    root = request.workspace.root
+    lockfile_path = request.workspace.lockfile_path
+    stand_ins = await Get(Digest, stand_in_targets(request.workspace.crates))
     registry_crates = EMPTY_DIGEST
     source_dir = None
     if registry.source == CrateSource.DIRECTORY:
@@ -144,17 +138,17 @@ async def vendor_crates(request: VendorRequest, registry: CargoRegistrySubsystem
         *offline,
         "--versioned-dirs",
         "--respect-source-config",
-        os.path.relpath(VENDOR_DIR, request.root or "."),
+        os.path.relpath(VENDOR_DIR, root or "."),
     )
     process = await Get(
         Process,
         CargoProcess(
-            crate_dir=request.root,
+            crate_dir=root,
             args=args,
             input_digest=await Get(
-                Digest, MergeDigests([request.manifests_digest, stub_targets, registry_crates, vendor_mount_point])
+                Digest, MergeDigests([request.workspace.digest, stand_ins, registry_crates, vendor_mount_point])
             ),
-            description=f"Vendor the {len(request.lockfile.registry_packages)} crates locked in {lockfile_path}",
+            description=f"Vendor crates for {root or 'the build root'} (Cargo.lock)",
             source_dir=source_dir,
             output_directories=(VENDOR_DIR,),
             append_only_caches=FrozenDict() if source_dir else _CARGO_HOME_CACHE,
@@ -167,15 +161,15 @@ async def vendor_crates(request: VendorRequest, registry: CargoRegistrySubsystem
             f"{cargo_diagnostics(result.stderr)}\n\n"
             f"{lockfile_path} must lock exactly what the Cargo.toml files ask for: after adding or "
             f"changing a dependency, run `cargo update` (or `cargo generate-lockfile`) in "
-            f"{request.root or '.'}/ and commit Cargo.lock."
+            f"{root or '.'}/ and commit Cargo.lock."
         )
     manifest_entries, registry_entries, vendored_entries = await MultiGet(
-        Get(DigestEntries, Digest, request.manifests_digest),
+        Get(DigestEntries, Digest, request.workspace.digest),
         Get(DigestEntries, Digest, registry_crates),
         Get(DigestEntries, Digest, result.output_digest),
     )
     materials = merged(
-        file_hashes(manifest_entries, strip=request.root),
+        source_hashes(manifest_entries, root),
         file_hashes(registry_entries, strip=_REGISTRY_MOUNT, prefix="registry"),
     )
     record = StepRecord.of_process(("cargo", *args), result, materials, file_hashes(vendored_entries))

@@ -29,8 +29,8 @@ from wasm_attest.sbom import read_sbom_crates
 TARGETS = {
     "testprojects.hello/hello": ("testprojects/hello", "hello"),
     "testprojects.serde-json/serde-json": ("testprojects/serde-json", "serde-json"),
-    "testprojects.workspace/app-one": ("testprojects/workspace", "app-one"),
-    "testprojects.workspace/app-two": ("testprojects/workspace", "app-two"),
+    "testprojects.workspace.app-one/app-one": ("testprojects/workspace", "app-one"),
+    "testprojects.workspace.app-two/app-two": ("testprojects/workspace", "app-two"),
     "testprojects.exclusions/exclusions": ("testprojects/exclusions", "exclusions"),
     "testprojects.many-deps/many-deps": ("testprojects/many-deps", "many-deps"),
 }

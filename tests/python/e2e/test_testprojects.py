@@ -23,8 +23,8 @@ COMPONENTS = {
         ["alpha", "beta gamma"],
         '{"program":"serde-json","arg_count":2,"args":["alpha","beta gamma"]}\n',
     ),
-    "testprojects.workspace/app-one/app-one.wasm": (["alpha"], "app-one: Hello, alpha!\n"),
-    "testprojects.workspace/app-two/app-two.wasm": ([], "app-two: Goodbye, world!\n"),
+    "testprojects.workspace.app-one/app-one/app-one.wasm": (["alpha"], "app-one: Hello, alpha!\n"),
+    "testprojects.workspace.app-two/app-two/app-two.wasm": ([], "app-two: Goodbye, world!\n"),
     "testprojects.exclusions/exclusions/exclusions.wasm": (
         ["alpha"],
         '{"platform":"not unix","build_probe_i128":true,"args":["alpha"]}\n',

@@ -11,8 +11,8 @@ from e2e.repository import pants
 ADDRESSES = (
     "testprojects/hello:hello",
     "testprojects/serde-json:serde-json",
-    "testprojects/workspace:app-one",
-    "testprojects/workspace:app-two",
+    "testprojects/workspace/app-one:app-one",
+    "testprojects/workspace/app-two:app-two",
     "testprojects/exclusions:exclusions",
     "testprojects/many-deps:many-deps",
 )

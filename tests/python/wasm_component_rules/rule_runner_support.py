@@ -9,15 +9,35 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import serialization
 from pants.core.goals.package import BuiltPackage
+from pants.core.util_rules import archive, distdir, external_tool, source_files, system_binaries
 from pants.engine.addresses import Address
 from pants.engine.fs import DigestContents
 from pants.engine.internals.scheduler import ExecutionError
+from pants.engine.rules import QueryRule
+from pants.engine.target import Target
 from pants.testutil.rule_runner import RuleRunner
 
+from wasm_component import register
 from wasm_component.goals.package import WasmComponentFieldSet
 
 REGISTRY = Path(os.environ["WASM_ATTEST_BUILDROOT"], "build-support", "registry", "crates")
 TOOLCHAIN_URL = f"file://{os.environ['WASM_ATTEST_CACHE']}/toolchain/wasm32-wasip2-rust-{{version}}.tar.gz"
+
+
+def new_rule_runner(*queries: QueryRule, target_types: tuple[type[Target], ...] = ()) -> RuleRunner:
+    """A RuleRunner with every rule of the backend (and the core rules they need), answering `queries`."""
+    return RuleRunner(
+        rules=[
+            *register.rules(),
+            *archive.rules(),
+            *distdir.rules(),
+            *external_tool.rules(),
+            *source_files.rules(),
+            *system_binaries.rules(),
+            *queries,
+        ],
+        target_types=[*register.target_types(), *target_types],
+    )
 
 
 def configure(runner: RuleRunner, *options: str, env: dict[str, str] | None = None) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from pathlib import Path
 
 import pytest
@@ -52,9 +54,9 @@ def test_registry_folder_named_other_than_name_version(
 
 def test_workspace_member(rule_runner: RuleRunner, capfd: pytest.CaptureFixture[str]) -> None:
     add_testproject(rule_runner, "workspace")
-    outputs = package(rule_runner, Address("workspace", target_name="app-two"))
+    outputs = package(rule_runner, Address("workspace/app-two"))
     path = Path(rule_runner.build_root, "app-two.wasm")
-    path.write_bytes(outputs["workspace/app-two/app-two.wasm"])
+    path.write_bytes(outputs["workspace.app-two/app-two/app-two.wasm"])
     assert run_component(path, []) == 0
     assert capfd.readouterr().out == "app-two: Goodbye, world!\n"
 
@@ -97,8 +99,64 @@ def test_locked_crate_missing_from_registry(rule_runner: RuleRunner) -> None:
     assert "ryu 1.0.2, serde_json 1.0.87" in message
 
 
-def test_workspace_root_needs_cargo_package(rule_runner: RuleRunner) -> None:
+def test_a_component_at_a_virtual_workspace_root_says_where_it_belongs(rule_runner: RuleRunner) -> None:
     add_testproject(rule_runner, "workspace")
-    rule_runner.write_files({"workspace/BUILD": 'wasm_component(name="any")'})
+    rule_runner.write_files({"workspace/BUILD": 'wasm_component(name="any", cargo_package="app-one")'})
     message = package_error(rule_runner, Address("workspace", target_name="any"))
-    assert "set `cargo_package` to one of its members: greeting, app-one, app-two" in message
+    assert "workspace:any: workspace/Cargo.toml has no [package]: it is a workspace root (members: greeting, app-one, app-two)" in message
+    assert "Declare `wasm_component()` in the folder of the member's own Cargo.toml instead, and `cargo_crate()` here" in message
+
+
+def test_cargo_package_must_name_the_crate_of_the_folder(rule_runner: RuleRunner) -> None:
+    add_testproject(rule_runner, "workspace")
+    rule_runner.write_files({"workspace/app-one/BUILD": 'wasm_component(cargo_package="app-two")'})
+    message = package_error(rule_runner, Address("workspace/app-one"))
+    assert "`cargo_package` is 'app-two', but workspace/app-one/Cargo.toml is package 'app-one'" in message
+
+
+def test_path_dependency_outside_the_cargo_root_builds_and_attests(
+    rule_runner: RuleRunner, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """A standalone component may use a library beside it; links name such files `@repo/<path>`, never `../`."""
+    rule_runner.write_files(
+        {
+            "apps/app/BUILD": "wasm_component()",
+            "apps/app/Cargo.toml": (
+                '[package]\nname = "app"\nversion = "0.1.0"\nedition = "2021"\n\n'
+                '[dependencies]\nshout = { path = "../../shared/shout" }\n'
+            ),
+            "apps/app/Cargo.lock": (
+                'version = 4\n\n[[package]]\nname = "app"\nversion = "0.1.0"\ndependencies = [\n "shout",\n]\n\n'
+                '[[package]]\nname = "shout"\nversion = "0.1.0"\n'
+            ),
+            "apps/app/src/main.rs": 'fn main() {\n    println!("{}", shout::shout("hello"));\n}\n',
+            "shared/shout/BUILD": "cargo_crate()",
+            "shared/shout/Cargo.toml": '[package]\nname = "shout"\nversion = "0.1.0"\nedition = "2021"\n',
+            "shared/shout/src/lib.rs": "pub fn shout(text: &str) -> String {\n    text.to_uppercase()\n}\n",
+        }
+    )
+    outputs = package(rule_runner, Address("apps/app"))
+    path = Path(rule_runner.build_root, "app.wasm")
+    path.write_bytes(outputs["apps.app/app/app.wasm"])
+    assert run_component(path, []) == 0
+    assert capfd.readouterr().out == "HELLO\n"
+    (build_link,) = (content for name, content in outputs.items() if name.startswith("apps.app/app/build."))
+    materials = json.loads(base64.b64decode(json.loads(build_link)["payload"]))["materials"]
+    assert {"Cargo.toml", "src/main.rs", "@repo/shared/shout/Cargo.toml", "@repo/shared/shout/src/lib.rs"} <= set(materials)
+
+
+def test_named_tests_benches_and_bins_that_the_build_does_not_hold_do_not_break_it(
+    rule_runner: RuleRunner, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """cargo loads every member's manifest and refuses named targets without files: stand-ins satisfy it."""
+    add_testproject(rule_runner, "workspace")
+    root = Path(rule_runner.build_root, "workspace")
+    with open(root / "greeting" / "Cargo.toml", "a") as manifest:
+        manifest.write('\n[[bench]]\nname = "speed"\nharness = false\n')
+    with open(root / "app-two" / "Cargo.toml", "a") as manifest:
+        manifest.write('\n[[bin]]\nname = "tool"\n\n[[test]]\nname = "integration"\n')
+    outputs = package(rule_runner, Address("workspace/app-one"))
+    path = Path(rule_runner.build_root, "app-one.wasm")
+    path.write_bytes(outputs["workspace.app-one/app-one/app-one.wasm"])
+    assert run_component(path, ["bench"]) == 0
+    assert capfd.readouterr().out == "app-one: Hello, bench!\n"
