@@ -467,7 +467,8 @@ def write_registry_config(cargo_home: Path, registry: Path) -> None:
 def run_cargo(toolchain: Toolchain, args: Sequence[str], cwd: Path, env: Mapping[str, str]) -> None:
     result = subprocess.run([str(toolchain.cargo), *args], cwd=cwd, env=dict(env), capture_output=True, text=True)
     if result.returncode != 0:
-        raise GenerateError(f"`cargo {' '.join(args)}` in {cwd} failed (exit code {result.returncode}):\n{result.stderr[-3000:]}")
+        command = f"cargo {' '.join(args)}"
+        raise GenerateError(f"`{command}` in {cwd} failed (exit code {result.returncode}):\n{result.stderr[-3000:]}")
 
 
 def generate_lockfile(workspace: Path, registry: Path, toolchain: Toolchain) -> None:
@@ -475,7 +476,8 @@ def generate_lockfile(workspace: Path, registry: Path, toolchain: Toolchain) -> 
     with tempfile.TemporaryDirectory(prefix="cargo-home-") as scratch:
         cargo_home = Path(scratch, "home")
         write_registry_config(cargo_home, registry)
-        run_cargo(toolchain, ("generate-lockfile", "--offline"), workspace, toolchain.cargo_env(cargo_home, Path(scratch, "target")))
+        env = toolchain.cargo_env(cargo_home, Path(scratch, "target"))
+        run_cargo(toolchain, ("generate-lockfile", "--offline"), workspace, env)
 
 
 # Writing it all --------------------------------------------------------------------------------
