@@ -13,7 +13,9 @@ command (launcher included):
    toolchain archive, the crate registry), the development signing keys, and
    the operating system's file cache.
 2. a no-op `./pants package ::` with pantsd warm: the first run after the cold
-   one, and the median of --warm-runs runs (target: <= 1.5 s);
+   one, and the median of --warm-runs runs (target: <= 1.5 s); beside it, for
+   reference, `./pants --version`, the floor every command pays (the launcher,
+   Pants' Python client and a round trip to pantsd);
 3. an edit to one component's src/main.rs: a comment with a fresh nonce, so the
    content changes (Pants caches by content; a bare `touch` changes nothing);
    only that component may rebuild ("rebuilt: 1 of N");
@@ -146,15 +148,19 @@ class Pants:
         self.env = {name: os.environ[name] for name in ("HOME", "PATH", "WASM_ATTEST_CACHE") if name in os.environ}
 
     def package_all(self, step: str) -> PantsRun:
-        command = [str(self.work.repository / "pants"), *self.options, "package", "::"]
+        return self.run(step, "package", "::")
+
+    def run(self, step: str, *args: str) -> PantsRun:
+        command = [str(self.work.repository / "pants"), *self.options, *args]
         started = datetime.now()
         start = time.perf_counter()
         result = subprocess.run(command, cwd=self.work.repository, env=self.env, capture_output=True, text=True)
         seconds = time.perf_counter() - start
         log = self.work.log(step, f"$ {' '.join(command)}\n\n{result.stdout}\n{result.stderr}")
         if result.returncode != 0:
-            raise BenchmarkError(f"{step}: ./pants package :: failed (exit code {result.returncode}); see {log}:\n"
-                                 f"{result.stderr[-3000:]}")
+            raise BenchmarkError(
+                f"{step}: ./pants {' '.join(args)} failed (exit code {result.returncode}); see {log}:\n{result.stderr[-3000:]}"
+            )
         first_compile = COMPILE_STARTED.search(result.stderr)
         return PantsRun(
             seconds=seconds,
@@ -212,6 +218,7 @@ def measure_pants(pants: Pants, monorepo: Monorepo, touch_library: str, warm_run
         )
     progress(f"cold: {cold.seconds:.1f} s; {warm_runs} no-op runs with pantsd warm")
     no_ops = [pants.package_all(f"2-no-op-{number}") for number in range(1, warm_runs + 1)]
+    floor = statistics.median(pants.run(f"2-version-{number}", "--version").seconds for number in range(1, warm_runs + 1))
     leaf = monorepo.components[0]
     progress(f"editing {leaf.name}/src/main.rs")
     edit(repository / WORKSPACE / "apps" / leaf.name / "src" / "main.rs")
@@ -227,6 +234,7 @@ def measure_pants(pants: Pants, monorepo: Monorepo, touch_library: str, warm_run
         Row("pants: cold package ::", cold.seconds, f"{len(cold.rebuilt)} of {total}", cold_check),
         no_op_row("pants: no-op package ::, 1st warm run", no_ops[0].seconds, no_ops[0].rebuilt, total),
         no_op_row(f"pants: no-op package ::, median of {warm_runs}", no_op_median, no_op_rebuilt, total),
+        Row(f"pants: ./pants --version, median of {warm_runs}", floor, "-", "the floor: launcher, client, pantsd round trip"),
         rebuild_row(f"pants: edit component {leaf.name} (src/main.rs)", leaf_run, (leaf.name,), total),
         rebuild_row(f"pants: edit library {touch_library} (src/lib.rs)", library_run, expected, total),
     ]
