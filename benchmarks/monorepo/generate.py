@@ -363,12 +363,12 @@ def copy_pants_setup(source: Path, dest: Path) -> None:
     registry = source / REGISTRY
     if not registry.is_dir() or not any(registry.iterdir()):
         raise GenerateError(f"{registry} is missing: run ./pants once in {source} (it fetches the crate registry).")
-    listing = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=source,
-        capture_output=True,
-        check=True,
-    ).stdout.decode()
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=source, capture_output=True
+    )
+    if listed.returncode != 0:
+        raise GenerateError(f"{source} is not a git checkout (`git ls-files` says: {listed.stderr.decode().strip()}).")
+    listing = listed.stdout.decode()
     for name in filter(None, listing.split("\0")):
         if name in SETUP_FILES or name.startswith(SETUP_FOLDERS):
             if (source / name).is_file():  # a tracked file deleted from the work tree is listed too
@@ -484,19 +484,30 @@ def generate_lockfile(workspace: Path, registry: Path, toolchain: Toolchain) -> 
 
 
 def generate(dest: Path, monorepo: Monorepo, arguments: str, setup: Path, toolchain: Toolchain) -> str:
-    """Writes the repository at `dest` (new or empty) and commits it; returns the commit id."""
+    """Writes the repository at `dest` (new or empty) and commits it; returns the commit id.
+
+    It is built in a sibling folder and renamed into place, so a failure leaves nothing at `dest`.
+    """
     if dest.exists() and any(dest.iterdir()):
         raise GenerateError(f"{dest} is not empty: give --dest a new or empty folder.")
-    dest.mkdir(parents=True, exist_ok=True)
-    progress(f"copying the Pants set-up of {setup}")
-    copy_pants_setup(setup, dest)
-    progress(f"writing {len(monorepo.components)} components and {len(monorepo.libraries)} libraries into {dest / WORKSPACE}")
-    for path, content in workspace_files(monorepo, arguments).items():
-        (dest / path).parent.mkdir(parents=True, exist_ok=True)
-        (dest / path).write_text(content)
-    progress("generating Cargo.lock offline against the crate registry")
-    generate_lockfile(dest / WORKSPACE, dest / REGISTRY, toolchain)
-    return commit(dest, f"Generated monorepo: {arguments}")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}-", dir=dest.parent))
+    try:
+        staging.chmod(0o755)
+        progress(f"copying the Pants set-up of {setup}")
+        copy_pants_setup(setup, staging)
+        progress(f"writing {len(monorepo.components)} components and {len(monorepo.libraries)} libraries")
+        for path, content in workspace_files(monorepo, arguments).items():
+            (staging / path).parent.mkdir(parents=True, exist_ok=True)
+            (staging / path).write_text(content)
+        progress("generating Cargo.lock offline against the crate registry")
+        generate_lockfile(staging / WORKSPACE, staging / REGISTRY, toolchain)
+        commit_id = commit(staging, f"Generated monorepo: {arguments}")
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    os.replace(staging, dest)  # rename(2) replaces an empty folder too
+    return commit_id
 
 
 def commit(repository: Path, message: str) -> str:
