@@ -116,8 +116,10 @@ class Component:
     """One `wasm_component` target, with the plugin's defaults filled in."""
 
     name: str
+    folder: Path
+    """The BUILD file's folder (the crate's), relative to the repository."""
     root: Path
-    """The cargo root (the BUILD file's folder), relative to the repository."""
+    """The cargo root (the nearest folder at or above `folder` with a Cargo.lock), relative to the repository."""
     package: str
     bin: str
     features: tuple[str, ...]
@@ -127,7 +129,7 @@ class Component:
 
     @property
     def address(self) -> str:
-        return f"{self.root.as_posix()}:{self.name}"
+        return f"{self.folder.as_posix()}:{self.name}"
 
     @property
     def profile_directory(self) -> str:
@@ -242,18 +244,20 @@ def discover_components() -> list[Component]:
 
 def component_from_fields(folder: Path, fields: Mapping[str, object]) -> Component:
     """A target's fields with the plugin's defaults (target_types.py, cargo_project.py)."""
-    root = folder.relative_to(REPO)
+    relative = folder.relative_to(REPO)
+    root = next(parent for parent in (relative, *relative.parents) if (REPO / parent / "Cargo.lock").is_file())
     name = str(fields.get("name") or folder.name)
     package = str(fields.get("cargo_package") or manifest_package_name(folder / "Cargo.toml"))
     return Component(
         name=name,
+        folder=relative,
         root=root,
         package=package,
         bin=str(fields.get("bin") or package),
         features=tuple(fields.get("features") or ()),
         no_default_features=bool(fields.get("no_default_features")),
         profile=str(fields.get("profile") or "release"),
-        output_path=str(fields.get("output_path") or f"{root.as_posix().replace('/', '.')}/{name}"),
+        output_path=str(fields.get("output_path") or f"{relative.as_posix().replace('/', '.')}/{name}"),
     )
 
 

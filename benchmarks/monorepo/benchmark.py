@@ -1,0 +1,458 @@
+"""How the plugin scales to a monorepo: cold build, no-op, incremental rebuilds, and plain cargo for comparison.
+
+It generates a repository with generate.py (N components over a chain of
+shared library crates, one Cargo workspace and lockfile, this project's Pants
+set-up) in a work folder, then measures, as wall time of the whole `./pants`
+command (launcher included):
+
+1. cold `./pants package ::`. Cold means: a repository Pants has never seen
+   (no .pants.d, no pantsd running), an empty Pants local store (process cache
+   and file store: the toolchain archive is ingested again) and empty named
+   caches, both in the work folder (`--local-store-dir`, `--named-caches-dir`).
+   Not cold: what ./pants sets up once per machine (the venv, the Pex CLI, the
+   toolchain archive, the crate registry), the development signing keys, and
+   the operating system's file cache.
+2. a no-op `./pants package ::` with pantsd warm: the first run after the cold
+   one, and the median of --warm-runs runs (target: <= 1.5 s); beside it, for
+   reference, `./pants --version`, the floor every command pays (the launcher,
+   Pants' Python client and a round trip to pantsd);
+3. an edit to one component's src/main.rs: a comment with a fresh nonce, so the
+   content changes (Pants caches by content; a bare `touch` changes nothing);
+   only that component may rebuild ("rebuilt: 1 of N");
+4. the same edit to a shared library's src/lib.rs (--touch-library): exactly
+   the components that use it, directly or through another library, must
+   rebuild; that number comes from the generator's dependency table.
+
+A rebuild is a `Compile <address> for wasm32-wasip2` process that Pants ran (a
+cache hit runs nothing): Pants logs `Completed: <description>` for each process
+it runs when the dynamic UI is off, and the benchmark reads those lines.
+
+Then plain cargo builds the same workspace with the same toolchain archive,
+offline, against the same crate registry, release, for wasm32-wasip2, with a
+fresh CARGO_HOME and target folder each:
+
+- `cargo build -p NAME` for each component in turn, in the workspace's one
+  target folder (what a developer's shell loop does: each library and registry
+  crate compiles once and is reused); the ratio pants-cold / this loop is the
+  headline comparison;
+- the same loop with a fresh target folder per component: what each Pants
+  sandbox does (it shares no compiled crates with the others), so the gap
+  between the two loops is the cost of hermetic per-component builds and the
+  rest is Pants' own overhead;
+- `cargo build --workspace` once, for reference.
+
+Progress goes to stderr, the table to stdout. It exits 0 when everything ran
+(a missed target shows as FAIL), 1 if a command failed (the work folder is
+then kept, with each command's log), 2 for a usage error.
+
+Usage (any Python >= 3.9; ./pants must have run once in the set-up repository):
+
+    python3 benchmarks/monorepo/benchmark.py [--components 30] [--pants-setup-from DIR] [--keep]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Sequence
+
+from generate import (
+    REGISTRY,
+    WORKSPACE,
+    GenerateError,
+    Monorepo,
+    Toolchain,
+    add_plan_arguments,
+    defines_target_type,
+    describe,
+    generate,
+    plan,
+    plan_arguments,
+    prepare_toolchain,
+    write_registry_config,
+)
+
+NO_OP_TARGET_SECONDS = 1.5
+WASM_TARGET = "wasm32-wasip2"
+# build.py describes each build Process as `Compile <address> for wasm32-wasip2 (<profile>)`.
+COMPILED = re.compile(r"\bCompleted: Compile (\S+) for " + re.escape(WASM_TARGET))
+COMPILE_STARTED = re.compile(r"^(\d\d):(\d\d):(\d\d\.\d+) \[INFO\] Starting: Compile ", re.MULTILINE)
+COMPILE_CANCELED = re.compile(r"\bCanceled: Compile ")
+CARGO_BUILD = ("build", "--release", "--target", WASM_TARGET, "--locked", "--offline")
+
+
+class BenchmarkError(Exception):
+    """A command the benchmark runs failed; the message says which and where its log is."""
+
+
+@dataclass(frozen=True)
+class PantsRun:
+    seconds: float
+    rebuilt: tuple[str, ...]
+    """The components whose Compile process ran, by name."""
+    first_compile_after: float | None
+    """Seconds from the command's start to the first `Starting: Compile` line: start-up, toolchain, vendoring."""
+    restarts: int
+    """Compile processes Pants cancelled and started again (its scheduler rebalancing their cargo jobs)."""
+
+
+@dataclass(frozen=True)
+class Row:
+    measurement: str
+    seconds: float
+    compiles: str
+    check: str = ""
+
+
+class Workspace:
+    """The work folder: the generated repository, Pants' fresh caches, cargo's folders and every command's log."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.repository = root / "repository"
+        self.logs = root / "logs"
+        self.pants_cache = root / "pants-cache"
+        self.cargo = root / "cargo"
+        self.logs.mkdir(parents=True)
+
+    def log(self, name: str, text: str) -> Path:
+        path = self.logs / f"{name}.log"
+        path.write_text(text)
+        return path
+
+
+# Pants -------------------------------------------------------------------------------------
+
+
+class Pants:
+    """./pants in the generated repository, always with the same caches and options, so pantsd is reused."""
+
+    def __init__(self, work: Workspace) -> None:
+        self.work = work
+        self.options = (
+            "--no-dynamic-ui",
+            f"--local-store-dir={work.pants_cache / 'lmdb_store'}",
+            f"--named-caches-dir={work.pants_cache / 'named_caches'}",
+        )
+        self.env = {name: os.environ[name] for name in ("HOME", "PATH", "WASM_ATTEST_CACHE") if name in os.environ}
+
+    def package_all(self, step: str) -> PantsRun:
+        return self.run(step, "package", "::")
+
+    def run(self, step: str, *args: str) -> PantsRun:
+        command = [str(self.work.repository / "pants"), *self.options, *args]
+        started = datetime.now()
+        start = time.perf_counter()
+        result = subprocess.run(command, cwd=self.work.repository, env=self.env, capture_output=True, text=True)
+        seconds = time.perf_counter() - start
+        log = self.work.log(step, f"$ {' '.join(command)}\n\n{result.stdout}\n{result.stderr}")
+        if result.returncode != 0:
+            raise BenchmarkError(
+                f"{step}: ./pants {' '.join(args)} failed (exit code {result.returncode}); see {log}:\n{result.stderr[-3000:]}"
+            )
+        first_compile = COMPILE_STARTED.search(result.stderr)
+        return PantsRun(
+            seconds=seconds,
+            rebuilt=compiled_components(result.stderr),
+            first_compile_after=None if first_compile is None else seconds_after(started, first_compile),
+            restarts=len(COMPILE_CANCELED.findall(result.stderr)),
+        )
+
+    def stop_pantsd(self) -> None:
+        """Ends the pantsd this benchmark started (its pid file is under the repository's .pids/)."""
+        for pid_file in self.work.repository.glob(".pids/*/pantsd/pid"):
+            try:
+                os.kill(int(pid_file.read_text().strip()), signal.SIGTERM)
+            except (ValueError, ProcessLookupError):
+                pass
+
+
+def compiled_components(output: str) -> tuple[str, ...]:
+    """The components named by `Completed: Compile <address> ...` lines.
+
+    An address is `rust/apps/<name>` when the target has its folder's name (as generated), else `<folder>:<name>`.
+    """
+    names = []
+    for address in COMPILED.findall(output):
+        folder, _, name = address.partition(":")
+        names.append(name or Path(folder).name)
+    return tuple(sorted(names))
+
+
+def seconds_after(start: datetime, clock: re.Match[str]) -> float:
+    """How long after `start` a log line's `HH:MM:SS.ss` (Pants logs local time, to the hundredth) is."""
+    hours, minutes, seconds = clock.groups()
+    logged = start.replace(hour=int(hours), minute=int(minutes), second=0, microsecond=0) + timedelta(seconds=float(seconds))
+    if logged < start - timedelta(seconds=1):  # the run went past midnight
+        logged += timedelta(days=1)
+    return max(0.0, (logged - start).total_seconds())
+
+
+def edit(path: Path) -> None:
+    """Changes the file's content (Pants caches by content) with a comment no earlier run wrote."""
+    with path.open("a") as stream:
+        stream.write(f"// benchmark edit {time.time_ns()}\n")
+
+
+def measure_pants(pants: Pants, monorepo: Monorepo, touch_library: str, warm_runs: int) -> tuple[list[Row], list[str]]:
+    """The Pants rows of the table, and notes on them."""
+    total = len(monorepo.components)
+    repository = pants.work.repository
+    progress(f"cold ./pants package :: ({total} components; this is the long part)")
+    cold = pants.package_all("1-cold")
+    if cold.rebuilt != tuple(sorted(component.name for component in monorepo.components)):
+        raise BenchmarkError(
+            f"the cold run's `Completed: Compile ...` lines name {len(cold.rebuilt)} builds, not one per component: "
+            f"either the build's process description changed or targets are missing (see {pants.work.logs}/1-cold.log)."
+        )
+    progress(f"cold: {cold.seconds:.1f} s; {warm_runs} no-op runs with pantsd warm")
+    no_ops = [pants.package_all(f"2-no-op-{number}") for number in range(1, warm_runs + 1)]
+    floor = statistics.median(pants.run(f"2-version-{number}", "--version").seconds for number in range(1, warm_runs + 1))
+    leaf = monorepo.components[0]
+    progress(f"editing {leaf.name}/src/main.rs")
+    edit(repository / WORKSPACE / "apps" / leaf.name / "src" / "main.rs")
+    leaf_run = pants.package_all("3-edit-component")
+    expected = tuple(sorted(component.name for component in monorepo.dependents(touch_library)))
+    progress(f"editing library {touch_library}/src/lib.rs ({len(expected)} components use it)")
+    edit(repository / WORKSPACE / "libs" / touch_library / "src" / "lib.rs")
+    library_run = pants.package_all("4-edit-library")
+    no_op_median = statistics.median(run.seconds for run in no_ops)
+    no_op_rebuilt = tuple(name for run in no_ops for name in run.rebuilt)
+    cold_check = "" if cold.first_compile_after is None else f"first Compile started after {cold.first_compile_after:.1f} s"
+    rows = [
+        Row("pants: cold package ::", cold.seconds, f"{len(cold.rebuilt)} of {total}", cold_check),
+        no_op_row("pants: no-op package ::, 1st warm run", no_ops[0].seconds, no_ops[0].rebuilt, total),
+        no_op_row(f"pants: no-op package ::, median of {warm_runs}", no_op_median, no_op_rebuilt, total),
+        Row(f"pants: ./pants --version, median of {warm_runs}", floor, "-", "the floor: launcher, client, pantsd round trip"),
+        rebuild_row(f"pants: edit component {leaf.name} (src/main.rs)", leaf_run, (leaf.name,), total),
+        rebuild_row(f"pants: edit library {touch_library} (src/lib.rs)", library_run, expected, total),
+    ]
+    restarts = sum(run.restarts for run in (cold, *no_ops, leaf_run, library_run))
+    notes = [
+        f"  Pants cancelled and restarted {restarts} Compile process(es) (`Canceled: Compile`, its scheduler "
+        "rebalancing cargo's jobs); a restarted one counts once in `compiles`."
+    ]
+    return rows, notes if restarts else []
+
+
+def no_op_row(measurement: str, seconds: float, rebuilt: Sequence[str], total: int) -> Row:
+    within = seconds <= NO_OP_TARGET_SECONDS and not rebuilt
+    check = f"<= {NO_OP_TARGET_SECONDS} s and nothing rebuilt: {verdict(within)}"
+    return Row(measurement, seconds, f"{len(rebuilt)} of {total}", check)
+
+
+def rebuild_row(measurement: str, run: PantsRun, expected: Sequence[str], total: int) -> Row:
+    check = f"rebuilt: {len(run.rebuilt)} of {total}, expected {len(expected)}: {verdict(tuple(run.rebuilt) == tuple(expected))}"
+    unexpected = sorted(set(run.rebuilt) - set(expected))
+    missing = sorted(set(expected) - set(run.rebuilt))
+    if unexpected:
+        check += f"; also rebuilt {', '.join(unexpected)}"
+    if missing:
+        check += f"; not rebuilt {', '.join(missing)}"
+    return Row(measurement, run.seconds, f"{len(run.rebuilt)} of {total}", check)
+
+
+# Plain cargo -----------------------------------------------------------------------------
+
+
+def measure_cargo(work: Workspace, monorepo: Monorepo, toolchain: Toolchain) -> list[Row]:
+    cargo_home = work.cargo / "home"
+    write_registry_config(cargo_home, work.repository / REGISTRY)
+    names = [component.name for component in monorepo.components]
+    total = len(names)
+
+    def build(label: str, target_dir: Path, *args: str) -> float:
+        command = [str(toolchain.cargo), *CARGO_BUILD, *args]
+        start = time.perf_counter()
+        result = subprocess.run(
+            command,
+            cwd=work.repository / WORKSPACE,
+            env=toolchain.cargo_env(cargo_home, target_dir),
+            capture_output=True,
+            text=True,
+        )
+        seconds = time.perf_counter() - start
+        log = work.log(f"cargo-{label}", f"$ {' '.join(command)}\n\n{result.stdout}\n{result.stderr}")
+        if result.returncode != 0:
+            raise BenchmarkError(f"`cargo {' '.join(command[1:])}` failed (exit code {result.returncode}); see {log}")
+        return seconds
+
+    progress(f"cargo build -p each of the {total} components in turn, one shared target folder")
+    shared = sum(build(f"loop-{name}", work.cargo / "target-loop", "-p", name) for name in names)
+    progress(f"cargo loop: {shared:.1f} s; again with a fresh target folder per component")
+    isolated = 0.0
+    for name in names:
+        target_dir = work.cargo / f"target-{name}"
+        isolated += build(f"isolated-{name}", target_dir, "-p", name)
+        shutil.rmtree(target_dir)
+    progress(f"isolated loop: {isolated:.1f} s; cargo build --workspace")
+    workspace = build("workspace", work.cargo / "target-workspace", "--workspace")
+    return [
+        Row("cargo: build -p each in turn, shared target folder", shared, f"{total} builds"),
+        Row("cargo: build -p each, fresh target folder each", isolated, f"{total} builds"),
+        Row("cargo: build --workspace", workspace, "1 build"),
+    ]
+
+
+# Report ------------------------------------------------------------------------------------
+
+
+def report(header: Sequence[str], rows: Sequence[Row], notes: Sequence[str]) -> str:
+    width = max(len(row.measurement) for row in rows)
+    head = f"{'measurement':<{width}}  {'wall time':>9}  {'compiles':>9}  check"
+    lines = [*header, "", head, "-" * len(head)]
+    lines += [f"{row.measurement:<{width}}  {row.seconds:>7.2f} s  {row.compiles:>9}  {row.check}".rstrip() for row in rows]
+    return "\n".join([*lines, "", *notes])
+
+
+def ratios(rows: Sequence[Row]) -> list[str]:
+    by_name = {row.measurement: row.seconds for row in rows}
+    pants_cold = by_name.get("pants: cold package ::")
+    loop = by_name["cargo: build -p each in turn, shared target folder"]
+    isolated = by_name["cargo: build -p each, fresh target folder each"]
+    lines = [f"ratio fresh-target loop / shared-target loop: {isolated / loop:.1f}x (what per-component sandboxes cost cargo)"]
+    if pants_cold is not None:
+        lines.insert(0, f"ratio pants cold / cargo -p loop: {pants_cold / loop:.1f}x")
+        lines.insert(1, f"ratio pants cold / fresh-target loop: {pants_cold / isolated:.1f}x (Pants, vendoring, attestation)")
+    return lines
+
+
+def setup_description(setup: Path) -> str:
+    """The set-up's commit, and whether its work tree differs from it (the copy takes uncommitted files too)."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=setup, capture_output=True, text=True).stdout.strip()
+
+    commit = git("rev-parse", "--short", "HEAD") or "no commit"
+    dirty = " + uncommitted changes" if git("status", "--porcelain", "--untracked-files=no") else ""
+    return f"{setup} at {commit}{dirty}"
+
+
+def machine(load_at_start: str) -> str:
+    meminfo = Path("/proc/meminfo").read_text().splitlines()
+    memory = next((int(line.split()[1]) // 1024**2 for line in meminfo if line.startswith("MemTotal:")), 0)
+    return (
+        f"{os.cpu_count()} CPUs, {memory} GiB, load average {load_at_start} at the start and {load_average()} at the end "
+        "(1, 5, 15 min); Pants and cargo at their default parallelism"
+    )
+
+
+def load_average() -> str:
+    """Other work on the machine skews wall times: the report shows how busy it was."""
+    return ", ".join(f"{value:.1f}" for value in os.getloadavg())
+
+
+def verdict(passed: bool) -> str:
+    return "PASS" if passed else "FAIL"
+
+
+def progress(message: str) -> None:
+    print(f"[benchmark] {message}", file=sys.stderr, flush=True)
+
+
+# Entry point ---------------------------------------------------------------------------
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="Generates a monorepo of N wasm components (generate.py) and measures ./pants package :: cold, "
+        "as a no-op, after an edit to one component and to one shared library, against plain cargo builds.",
+        epilog=__doc__[__doc__.index("It generates") : __doc__.index("Progress goes to stderr")],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_plan_arguments(parser)
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        metavar="DIR",
+        help="where to work: a new or empty folder (default: a new temporary folder); it is deleted at the end "
+        "unless --keep or a command failed",
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the work folder (repository, caches, logs)")
+    parser.add_argument("--warm-runs", type=int, default=5, metavar="R", help="no-op runs to take the median of (default 5)")
+    parser.add_argument(
+        "--touch-library",
+        metavar="NAME",
+        help="the shared library to edit (default: text, or base when there is only one library)",
+    )
+    parser.add_argument(
+        "--cargo-only",
+        action="store_true",
+        help="measure only the plain cargo builds (for a Pants set-up whose plugin has no cargo_crate target yet)",
+    )
+    args = parser.parse_args()
+    names = [library.name for library in plan(1, args.libraries).libraries]
+    args.touch_library = args.touch_library or ("text" if "text" in names else "base")
+    if args.touch_library not in names:
+        parser.error(f"--touch-library {args.touch_library}: the generated libraries are {', '.join(names)}")
+    if args.warm_runs < 1:
+        parser.error("--warm-runs must be at least 1")
+    if args.workdir and args.workdir.exists() and any(args.workdir.iterdir()):
+        parser.error(f"--workdir {args.workdir} is not empty: give a new or empty folder")
+    args.pants_setup_from = args.pants_setup_from.resolve()
+    if not args.cargo_only and not defines_target_type(args.pants_setup_from, "cargo_crate"):
+        parser.error(
+            f"the plugin in {args.pants_setup_from} has no cargo_crate target type, which the generated BUILD files "
+            "use: point --pants-setup-from at a checkout that has it, or pass --cargo-only"
+        )
+    return args
+
+
+def main() -> None:
+    args = parse_args()
+    load_at_start = load_average()
+    root = (args.workdir or Path(tempfile.mkdtemp(prefix="wasm-attest-monorepo-"))).resolve()
+    work = Workspace(root)
+    monorepo = plan(args.components, args.libraries)
+    pants = Pants(work)
+    keep = args.keep
+    try:
+        toolchain = prepare_toolchain()
+        commit = generate(work.repository, monorepo, plan_arguments(args), args.pants_setup_from, toolchain)
+        rows, pants_notes = ([], []) if args.cargo_only else measure_pants(pants, monorepo, args.touch_library, args.warm_runs)
+        rows += measure_cargo(work, monorepo, toolchain)
+    except (BenchmarkError, GenerateError) as error:
+        keep = True
+        sys.exit(f"error: {error}\n(the work folder {root} is kept)")
+    finally:
+        pants.stop_pantsd()
+        if keep:
+            progress(f"kept {root}")
+        else:
+            shutil.rmtree(root, ignore_errors=True)
+    names = ", ".join(library.name for library in monorepo.libraries)
+    header = [
+        "wasm-attest monorepo benchmark",
+        f"  {len(monorepo.components)} components over {len(monorepo.libraries)} libraries ({names}), one Cargo.lock; "
+        f"generated commit {commit[:12]} ({plan_arguments(args)})",
+        f"  plugin: {setup_description(args.pants_setup_from)}",
+        f"  {machine(load_at_start)}",
+    ]
+    notes = [
+        *ratios(rows),
+        "",
+        "dependencies (generate.py):",
+        describe(monorepo),
+        "",
+        "notes:",
+        "  wall time of the whole command; pants rows include ./pants' launcher, cargo rows a fresh CARGO_HOME.",
+        "  cold = new repository, no pantsd, empty Pants local store and named caches; the machine-wide set-up of",
+        "    ./pants (venv, Pex CLI, toolchain archive, crate registry) and the OS file cache were warm.",
+        "  compiles = `Compile ... for wasm32-wasip2` processes Pants ran (cache hits run none).",
+        *pants_notes,
+    ]
+    print(report(header, rows, notes))
+
+
+if __name__ == "__main__":
+    main()
