@@ -258,7 +258,7 @@ def _root_id(metadata: _Metadata, package: str) -> CrateId:
     members = ", ".join(sorted(member.name for member in metadata.workspace_members))
     raise CrateInventoryError(
         f"cargo metadata lists no workspace member named {package} (members: {members}); "
-        "check the component's cargo_package field."
+        "name one of them as the package to build."
     )
 
 
