@@ -39,7 +39,6 @@ It always exits 0 when it could run, whether or not the targets are met.
 from __future__ import annotations
 
 import argparse
-import ast
 import fnmatch
 import hashlib
 import os
@@ -48,7 +47,6 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 from contextlib import contextmanager
@@ -64,7 +62,6 @@ USAGE = (
 
 try:
     from wasm_attest.cargo_lock import CargoLock, parse_cargo_lock
-    from wasm_attest.cargo_manifest import parse_cargo_manifest
     from wasm_attest.component_pipeline import (
         BUILD,
         LOCKFILE,
@@ -86,14 +83,21 @@ try:
     from wasm_attest.provenance import Provenance
     from wasm_attest.sbom import Sbom, SbomInputs, build_sbom
     from wasm_attest.verification import verify_attestations
+
+    from testprojects import (
+        REGISTRY,
+        REPO,
+        TOOLCHAIN_VERSION,
+        Component,
+        cargo_env,
+        discover_components,
+        extract_toolchain,
+        toolchain_archive,
+        write_host_linker,
+    )
 except ImportError as missing:
     sys.exit(f"{missing}. Run the benchmark with the Pants venv's Python and the core library on the path:\n  {USAGE}")
 
-REPO = Path(__file__).resolve().parents[1]
-TESTPROJECTS = REPO / "testprojects"
-REGISTRY = REPO / "build-support" / "registry" / "crates"
-TOOLCHAIN_VERSION = "1.96.0"  # the version ./pants builds and pants.toml pins
-SYSTEM_BIN_DIRS = os.pathsep.join(("/usr/bin", "/bin", "/usr/local/bin"))
 # What the benchmark copies from a Cargo root: every manifest and Rust file. The plugin takes
 # only the component's dependency closure; the extra files change nothing cargo builds.
 ROOT_SOURCES = ("Cargo.toml", "Cargo.lock", "**/Cargo.toml", "**/*.rs", "**/*.wit")
@@ -111,31 +115,6 @@ PARTS = (HASHING, SBOM_PART, SIGNING, VERIFICATION)
 
 class BenchmarkError(Exception):
     """A component cannot be benchmarked (cargo failed); the message says why."""
-
-
-@dataclass(frozen=True)
-class Component:
-    """One `wasm_component` target, with the plugin's defaults filled in."""
-
-    name: str
-    folder: Path
-    """The BUILD file's folder (the crate's own), relative to the repository."""
-    root: Path
-    """The Cargo root (the nearest folder at or above `folder` with a Cargo.lock), relative to the repository."""
-    package: str
-    bin: str
-    features: tuple[str, ...]
-    no_default_features: bool
-    profile: str
-    sources: tuple[str, ...]
-
-    @property
-    def address(self) -> str:
-        return f"{self.folder.as_posix()}:{self.name}"
-
-    @property
-    def profile_directory(self) -> str:
-        return {"dev": "debug", "test": "debug", "bench": "release"}.get(self.profile, self.profile)
 
 
 @dataclass(frozen=True)
@@ -255,40 +234,6 @@ class Stopwatch:
 # Discovery ------------------------------------------------------------------
 
 
-def discover_components() -> list[Component]:
-    """Every `wasm_component(...)` in a BUILD file under testprojects/, in path order."""
-    components = []
-    for build_file in sorted(path for path in TESTPROJECTS.rglob("BUILD") if "target" not in path.parts):
-        for call in ast.walk(ast.parse(build_file.read_text(), str(build_file))):
-            if isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "wasm_component":
-                fields = {keyword.arg: ast.literal_eval(keyword.value) for keyword in call.keywords if keyword.arg}
-                components.append(component_from_fields(build_file.parent, fields))
-    return components
-
-
-def component_from_fields(folder: Path, fields: Mapping[str, object]) -> Component:
-    """A target's fields with the plugin's defaults (cargo_project.py): package from Cargo.toml, bin from package."""
-    manifest_path = folder / "Cargo.toml"
-    manifest = parse_cargo_manifest(manifest_path.read_text(), origin=str(manifest_path))
-    package = manifest.package_name
-    if not package:
-        raise SystemExit(f"{folder}/BUILD: a wasm_component belongs in a crate's folder, not a workspace root.")
-    root = next((path for path in (folder, *folder.parents) if (path / "Cargo.lock").is_file()), None)
-    if root is None:
-        raise SystemExit(f"{folder}: no Cargo.lock in it or above it.")
-    return Component(
-        name=str(fields.get("name") or folder.name),
-        folder=folder.relative_to(REPO),
-        root=root.relative_to(REPO),
-        package=str(package),
-        bin=str(fields.get("bin") or package),
-        features=tuple(fields.get("features") or ()),
-        no_default_features=bool(fields.get("no_default_features")),
-        profile=str(fields.get("profile") or "release"),
-        sources=ROOT_SOURCES,
-    )
-
-
 def source_files(crate_dir: Path, patterns: Sequence[str]) -> tuple[str, ...]:
     """The files a `sources` field names (Pants globs; `!` excludes), relative to `crate_dir`."""
     includes = [pattern for pattern in patterns if not pattern.startswith("!")]
@@ -305,29 +250,10 @@ def source_files(crate_dir: Path, patterns: Sequence[str]) -> tuple[str, ...]:
 # Set-up (not timed) -----------------------------------------------------------
 
 
-def cache_dir() -> Path:
-    """Where ./pants keeps the toolchain archive and the venv."""
-    configured = os.environ.get("WASM_ATTEST_CACHE")
-    if configured:
-        return Path(configured)
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "wasm-attest"
-
-
-def check_prerequisites(archive: Path) -> None:
-    if not archive.is_file():
-        sys.exit(f"The toolchain archive {archive} is missing; run ./pants once (it builds it), then run the benchmark again.")
-    if not REGISTRY.is_dir() or not any(REGISTRY.iterdir()):
-        sys.exit(f"The crate registry {REGISTRY} is missing; run ./pants once (it fetches it), then run the benchmark again.")
-
-
 def prepare_toolchain(archive: Path, work: Path) -> Toolchain:
     """Extracts the archive, writes the host linker wrapper, asks the versions and hashes the files once."""
-    root = work / "toolchain"
-    with tarfile.open(archive) as tar:
-        tar.extractall(root)
-    host_linker = work / "host_linker"
-    host_linker.write_text(f'#!/bin/bash\nexec {system_binary("cc")} -B{Path(system_binary("ld")).parent}/ "$@"\n')
-    host_linker.chmod(0o755)
+    root = extract_toolchain(archive, work)
+    host_linker = write_host_linker(work)
     start = time.perf_counter()
     file_hashes = hash_tree(root, prefix="toolchain")
     hashing_seconds = time.perf_counter() - start
@@ -341,13 +267,6 @@ def prepare_toolchain(archive: Path, work: Path) -> Toolchain:
         size_bytes=sum((root / name.split("/", 1)[1]).stat().st_size for name in file_hashes),
         hashing_seconds=hashing_seconds,
     )
-
-
-def system_binary(name: str) -> str:
-    found = shutil.which(name, path=SYSTEM_BIN_DIRS)
-    if found is None:
-        sys.exit(f"No `{name}` in {SYSTEM_BIN_DIRS}: install a C toolchain (build scripts are linked for the host).")
-    return found
 
 
 def tool_output(binary: Path, flag: str) -> str:
@@ -376,7 +295,7 @@ def source_revision() -> Revision:
 def build_component(component: Component, toolchain: Toolchain, sandbox: Path) -> BuiltComponent:
     """Lays out a sandbox as the plugin does (`<root>/`, `vendor/`, `target/`), vendors, builds cold, reads metadata."""
     repo_crate_dir = REPO / component.root
-    sources = source_files(repo_crate_dir, component.sources)
+    sources = source_files(repo_crate_dir, ROOT_SOURCES)
     crate_dir = sandbox / component.root
     for path in sources:
         (crate_dir / path).parent.mkdir(parents=True, exist_ok=True)
@@ -422,7 +341,7 @@ def run_cargo(args: Sequence[str], toolchain: Toolchain, sandbox: Path, crate_di
     result = subprocess.run(
         [str(toolchain.root / "bin" / "cargo"), *source_config, *args],
         cwd=crate_dir,
-        env=cargo_env(toolchain, sandbox),
+        env=cargo_env(toolchain.root, toolchain.host_linker, sandbox, crates=sandbox / "vendor"),
         capture_output=True,
     )
     seconds = time.perf_counter() - start
@@ -431,19 +350,6 @@ def run_cargo(args: Sequence[str], toolchain: Toolchain, sandbox: Path, crate_di
         hint = " (is the crate registry current? run ./pants once)" if args[0] == "vendor" else ""
         raise BenchmarkError(f"cargo {args[0]} failed with exit code {result.returncode}{hint}:\n{stderr[-2000:]}")
     return CargoRun(("cargo", *args), result.returncode, result.stdout, result.stderr, seconds)
-
-
-def cargo_env(toolchain: Toolchain, sandbox: Path) -> dict[str, str]:
-    return {
-        "CARGO_HOME": str(sandbox / ".cargo-home"),
-        "RUSTC": str(toolchain.root / "bin" / "rustc"),
-        "RUSTDOC": str(toolchain.root / "bin" / "rustdoc"),
-        "CARGO_TARGET_DIR": str(sandbox / "target"),
-        "CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_LINKER": str(toolchain.host_linker),
-        "CARGO_ENCODED_RUSTFLAGS": f"--remap-path-prefix={sandbox}=/build\x1f--remap-path-prefix={sandbox}/vendor=/vendor",
-        "CARGO_TERM_COLOR": "never",
-        "CARGO_INCREMENTAL": "0",
-    }
 
 
 # The attestation work (timed) ---------------------------------------------------
@@ -735,8 +641,7 @@ def main() -> None:
     components = discover_components()
     args = parse_args(components)
     selected = [component for component in components if args.only in (None, component.name, component.address)]
-    archive = cache_dir() / "toolchain" / f"wasm32-wasip2-rust-{TOOLCHAIN_VERSION}.tar.gz"
-    check_prerequisites(archive)
+    archive = toolchain_archive()
     with tempfile.TemporaryDirectory(prefix="wasm-attest-benchmark-") as scratch:
         work = Path(scratch)
         progress(f"extracting and hashing the toolchain {archive.name} ...")

@@ -59,20 +59,18 @@ not build or read is reported as ERROR.
 from __future__ import annotations
 
 import argparse
-import ast
-import os
 import random
 import shutil
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Sequence
 
+# Here as well as in testprojects.py: importing that module needs this path.
 REPO = Path(__file__).resolve().parents[1]
 # Appended, not prepended: a PYTHONPATH given on the command line wins.
 sys.path.append(str(REPO / "src" / "python"))
@@ -83,23 +81,26 @@ USAGE = (
 )
 
 try:
-    from wasm_attest.cargo_manifest import parse_cargo_manifest
     from wasm_attest.dep_v0 import SECTION_NAME, AuditablePackage, DependencyList, decode_dep_v0, encode_dep_v0
     from wasm_attest.errors import WasmAttestError
     from wasm_attest.wasm_sections import CustomSection, custom_sections, with_custom_sections
+
+    from testprojects import (
+        REGISTRY,
+        Component,
+        cargo_env,
+        discover_components,
+        extract_toolchain,
+        toolchain_archive,
+        write_host_linker,
+    )
 except ImportError as missing:
     if (missing.name or "").startswith("wasm_attest"):
         sys.exit(f"{missing}: the core library in {REPO}/src/python (or on PYTHONPATH) lacks what this script reads.")
     sys.exit(f"{missing}. Run the script with the Pants venv's Python:\n  {USAGE}")
 
-TESTPROJECTS = REPO / "testprojects"
-REGISTRY = REPO / "build-support" / "registry" / "crates"
 FETCH_CARGO_AUDITABLE = REPO / "build-support" / "cargo_auditable" / "fetch_cargo_auditable.py"
-TOOLCHAIN_VERSION = "1.96.0"  # the version ./pants builds and pants.toml pins
 WASM_TARGET = "wasm32-wasip2"
-SYSTEM_BIN_DIRS = os.pathsep.join(("/usr/bin", "/bin", "/usr/local/bin"))
-# Where the plugin's sandbox and vendored crates appear after --remap-path-prefix (cargo_in_sandbox.sh).
-SANDBOX_REMAP, VENDOR_REMAP = "/build", "/vendor"
 
 SYNTHETIC_DEPENDENCIES = 400
 CARGO_AUDITABLE_400_FIGURE = 4096
@@ -109,31 +110,6 @@ CRATE_FAMILY_SUFFIXES = ("derive", "macros", "core", "impl", "sys", "util", "sha
 
 class ComparisonError(Exception):
     """A component cannot be compared (cargo failed, a file is missing); the message says why."""
-
-
-@dataclass(frozen=True)
-class Component:
-    """One `wasm_component` target, with the plugin's defaults filled in."""
-
-    name: str
-    folder: Path
-    """The BUILD file's folder (the crate's), relative to the repository."""
-    root: Path
-    """The cargo root (the nearest folder at or above `folder` with a Cargo.lock), relative to the repository."""
-    package: str
-    bin: str
-    features: tuple[str, ...]
-    no_default_features: bool
-    profile: str
-    output_path: str
-
-    @property
-    def address(self) -> str:
-        return f"{self.folder.as_posix()}:{self.name}"
-
-    @property
-    def profile_directory(self) -> str:
-        return {"dev": "debug", "test": "debug", "bench": "release"}.get(self.profile, self.profile)
 
 
 @dataclass(frozen=True)
@@ -228,83 +204,18 @@ class Failure:
     message: str
 
 
-# Discovery ------------------------------------------------------------------
-
-
-def discover_components() -> list[Component]:
-    """Every `wasm_component(...)` in a BUILD file under testprojects/, in path order."""
-    components = []
-    for build_file in sorted(path for path in TESTPROJECTS.rglob("BUILD") if "target" not in path.parts):
-        for call in ast.walk(ast.parse(build_file.read_text(), str(build_file))):
-            if isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "wasm_component":
-                fields = {keyword.arg: ast.literal_eval(keyword.value) for keyword in call.keywords if keyword.arg}
-                components.append(component_from_fields(build_file.parent, fields))
-    return components
-
-
-def component_from_fields(folder: Path, fields: Mapping[str, object]) -> Component:
-    """A target's fields with the plugin's defaults (target_types.py, cargo_project.py)."""
-    relative = folder.relative_to(REPO)
-    root = next(parent for parent in (relative, *relative.parents) if (REPO / parent / "Cargo.lock").is_file())
-    name = str(fields.get("name") or folder.name)
-    package = str(fields.get("cargo_package") or manifest_package_name(folder / "Cargo.toml"))
-    return Component(
-        name=name,
-        folder=relative,
-        root=root,
-        package=package,
-        bin=str(fields.get("bin") or package),
-        features=tuple(fields.get("features") or ()),
-        no_default_features=bool(fields.get("no_default_features")),
-        profile=str(fields.get("profile") or "release"),
-        output_path=str(fields.get("output_path") or f"{relative.as_posix().replace('/', '.')}/{name}"),
-    )
-
-
-def manifest_package_name(manifest: Path) -> str:
-    """`[package].name` of a Cargo.toml, the plugin's default `cargo_package`."""
-    name = parse_cargo_manifest(manifest.read_text(), origin=str(manifest)).package_name
-    if not name:
-        raise SystemExit(f"{manifest.parent}/BUILD: a wasm_component in a workspace root needs `cargo_package`.")
-    return name
-
-
 # Set-up -----------------------------------------------------------------------
-
-
-def cache_dir() -> Path:
-    """Where ./pants keeps the toolchain archive (and fetch_cargo_auditable.py its tool)."""
-    configured = os.environ.get("WASM_ATTEST_CACHE")
-    if configured:
-        return Path(configured)
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "wasm-attest"
 
 
 def prepare_tools(work: Path) -> Tools:
     """Extract the toolchain, write the host linker wrapper and fetch (or find) cargo-auditable."""
-    archive = cache_dir() / "toolchain" / f"{WASM_TARGET}-rust-{TOOLCHAIN_VERSION}.tar.gz"
-    if not archive.is_file():
-        sys.exit(f"The toolchain archive {archive} is missing; run ./pants once (it builds it), then run this again.")
-    if not REGISTRY.is_dir() or not any(REGISTRY.iterdir()):
-        sys.exit(f"The crate registry {REGISTRY} is missing; run ./pants once (it fetches it), then run this again.")
+    archive = toolchain_archive()
     fetched = subprocess.run([sys.executable, str(FETCH_CARGO_AUDITABLE)], stdout=subprocess.PIPE, text=True)
     if fetched.returncode != 0:
         sys.exit(f"{FETCH_CARGO_AUDITABLE.relative_to(REPO)} failed (its message is above).")
     progress(f"extracting {archive.name} ...")
-    toolchain = work / "toolchain"
-    with tarfile.open(archive) as tar:
-        tar.extractall(toolchain)
-    host_linker = work / "host_linker"
-    host_linker.write_text(f'#!/bin/bash\nexec {system_binary("cc")} -B{Path(system_binary("ld")).parent}/ "$@"\n')
-    host_linker.chmod(0o755)
-    return Tools(toolchain, host_linker, Path(fetched.stdout.strip().splitlines()[-1]))
-
-
-def system_binary(name: str) -> str:
-    found = shutil.which(name, path=SYSTEM_BIN_DIRS)
-    if found is None:
-        sys.exit(f"No `{name}` in {SYSTEM_BIN_DIRS}: install a C toolchain (build scripts are linked for the host).")
-    return found
+    toolchain = extract_toolchain(archive, work)
+    return Tools(toolchain, write_host_linker(work), Path(fetched.stdout.strip().splitlines()[-1]))
 
 
 # The builds ---------------------------------------------------------------------
@@ -347,28 +258,13 @@ def run_cargo(args: Sequence[str], tools: Tools, sandbox: Path, crate_dir: Path)
     result = subprocess.run(
         [str(tools.toolchain / "bin" / "cargo"), *args],
         cwd=crate_dir,
-        env=cargo_env(tools, sandbox),
+        env=cargo_env(tools.toolchain, tools.host_linker, sandbox, crates=REGISTRY),
         capture_output=True,
     )
     if result.returncode != 0:
         stderr = result.stderr.decode(errors="replace").strip()
         raise ComparisonError(f"cargo {' '.join(args[:2])} failed with exit code {result.returncode}:\n{stderr[-2000:]}")
     return time.perf_counter() - start
-
-
-def cargo_env(tools: Tools, sandbox: Path) -> dict[str, str]:
-    """The plugin's cargo environment: nothing from the host, remapped paths."""
-    remaps = (f"--remap-path-prefix={sandbox}={SANDBOX_REMAP}", f"--remap-path-prefix={REGISTRY}={VENDOR_REMAP}")
-    return {
-        "CARGO_HOME": str(sandbox / ".cargo-home"),
-        "RUSTC": str(tools.toolchain / "bin" / "rustc"),
-        "RUSTDOC": str(tools.toolchain / "bin" / "rustdoc"),
-        "CARGO_TARGET_DIR": str(sandbox / "target"),
-        "CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_LINKER": str(tools.host_linker),
-        "CARGO_ENCODED_RUSTFLAGS": "\x1f".join(remaps),
-        "CARGO_TERM_COLOR": "never",
-        "CARGO_INCREMENTAL": "0",
-    }
 
 
 # Reading ------------------------------------------------------------------------------

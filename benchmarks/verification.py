@@ -48,7 +48,6 @@ It always exits 0 when it could run, whether or not the targets are met.
 from __future__ import annotations
 
 import argparse
-import ast
 import os
 import platform
 import shutil
@@ -73,12 +72,12 @@ try:
     from wasm_attest.keys import default_development_keys_folder, load_public_key, load_signing_key, public_key_pem
     from wasm_attest.layout import LAYOUT_FILE_NAME
     from wasm_attest.verification import verify_attestations
+
+    from testprojects import REPO, discover_components
 except ImportError as missing:
     sys.exit(f"{missing}. Run the benchmark with the Pants venv's Python and the core library on the path:\n  {USAGE}")
 
-REPO = Path(__file__).resolve().parents[1]
 DIST = REPO / "dist"
-TESTPROJECTS = REPO / "testprojects"
 IN_TOTO_VERIFY = Path(sys.executable).parent / "in-toto-verify"
 OWNER_PUB = "owner.pub"
 
@@ -182,18 +181,6 @@ def discover_bundles() -> list[Bundle]:
         address = f"{folder.parent.name.replace('.', '/')}:{folder.name}"
         bundles.append(Bundle(name=folder.name, address=address, folder=folder))
     return bundles
-
-
-def declared_components() -> list[str]:
-    """The address of every `wasm_component(...)` under testprojects/, to say which have no bundle in dist/."""
-    addresses = []
-    for build_file in sorted(path for path in TESTPROJECTS.rglob("BUILD") if "target" not in path.parts):
-        for call in ast.walk(ast.parse(build_file.read_text(), str(build_file))):
-            if isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "wasm_component":
-                fields = {keyword.arg: keyword.value for keyword in call.keywords if keyword.arg}
-                name = ast.literal_eval(fields["name"]) if "name" in fields else build_file.parent.name
-                addresses.append(f"{build_file.parent.relative_to(REPO).as_posix()}:{name}")
-    return addresses
 
 
 # Set-up (not timed) -------------------------------------------------------------------
@@ -469,7 +456,8 @@ def main() -> None:
     args = parse_args(bundles)
     selected = [bundle for bundle in bundles if args.only in (None, bundle.name, bundle.address)]
     built = {bundle.address for bundle in bundles}
-    unbuilt = [address for address in declared_components() if address not in built] if args.only is None else []
+    declared = [component.address for component in discover_components()] if args.only is None else []
+    unbuilt = [address for address in declared if address not in built]
     with tempfile.TemporaryDirectory(prefix="wasm-attest-verification-benchmark-") as scratch:
         work = Path(scratch)
         tools = prepare_tools(args.owner_key, work)
