@@ -10,7 +10,8 @@ it measures
   and `cargo metadata` run as the plugin runs them and are timed apart;
 - the attestation work, in-process with the real core library, exactly what
   the attest rule and the package goal do once the build is done: hashing the
-  materials and products, the CycloneDX SBOM, the step evidence, every signed
+  materials and products, embedding the `.dep-v0` and metadata sections into
+  the component, the CycloneDX SBOM, the step evidence, every signed
   in-toto link, the layout and the SLSA provenance (with development keys made
   in a scratch folder), writing the bundle and verifying it. It runs three
   times; the median run is reported.
@@ -78,6 +79,10 @@ try:
         source_descriptor,
         toolchain_descriptor,
     )
+    from wasm_attest.component_metadata import metadata_from_cargo_metadata
+    from wasm_attest.crate_inventory import crate_inventory
+    from wasm_attest.dep_v0 import dependency_list
+    from wasm_attest.embedding import embed_attestable_sections
     from wasm_attest.errors import WasmAttestError
     from wasm_attest.keys import development_keys, public_key_from_pem, public_key_pem
     from wasm_attest.provenance import Provenance
@@ -109,8 +114,10 @@ MAX_RATIO = 0.03
 MAX_SECONDS_FOR_MANY_DEPENDENCIES = 1.0
 MANY_DEPENDENCIES = 50
 
-HASHING, SBOM_PART, SIGNING, VERIFICATION = "hashing", "sbom", "links+layout+provenance", "verification"
-PARTS = (HASHING, SBOM_PART, SIGNING, VERIFICATION)
+HASHING, EMBED_PART, SBOM_PART, SIGNING, VERIFICATION = (
+    "hashing", "embed", "sbom", "links+layout+provenance", "verification"
+)  # fmt: skip
+PARTS = (HASHING, EMBED_PART, SBOM_PART, SIGNING, VERIFICATION)
 
 
 class BenchmarkError(Exception):
@@ -362,19 +369,33 @@ def attest(
     clock = Stopwatch()
     files = ComponentFiles(f"{component.bin}.wasm")
     with clock.part(HASHING):
-        component_bytes = built.component.read_bytes()
-        component_sha256 = sha256_bytes(component_bytes)
+        built_bytes = built.component.read_bytes()
+        built_sha256 = sha256_bytes(built_bytes)
         sources = {path: sha256_file(built.crate_dir / path) for path in built.sources}
         vendored = hash_tree(built.vendor_dir, prefix="vendor")
-    with clock.part(SBOM_PART):
+    with clock.part(EMBED_PART):
         lockfile_bytes = (built.crate_dir / LOCKFILE).read_bytes()
         lockfile = parse_cargo_lock(lockfile_bytes.decode(), origin=f"{component.root.as_posix()}/{LOCKFILE}")
+        inventory = crate_inventory(
+            metadata_json=built.metadata.stdout,
+            build_messages=built.build.stdout,
+            lockfile=lockfile,
+            package=component.package,
+            target_triple=WASM_TARGET,
+        )
+        component_bytes = embed_attestable_sections(
+            built_bytes,
+            dependency_list(inventory),
+            metadata_from_cargo_metadata(built.metadata.stdout, inventory.root.id, revision=revision.commit),
+        )
+        component_sha256 = sha256_bytes(component_bytes)
+    with clock.part(SBOM_PART):
         sbom = build_sbom(sbom_inputs(component, component_sha256, lockfile, built, toolchain, revision))
     with clock.part(HASHING):
         registry = registry_hashes(lockfile)
         sbom_sha256 = sha256_bytes(sbom.json_bytes)
         delivered = {files.component: component_sha256, LOCKFILE: sources[LOCKFILE], files.sbom: sbom_sha256}
-        evidence = step_evidence(component, built, toolchain, files, sources, registry, vendored, delivered)
+        evidence = step_evidence(component, built, toolchain, files, sources, registry, vendored, built_sha256, delivered)
     with clock.part(SIGNING):
         keys = development_keys(keys_dir)
         signers = Signers(keys.owner, {step: keys.functionary for step in STEPS})
@@ -429,6 +450,7 @@ def step_evidence(
     sources: Mapping[str, str],
     registry: Mapping[str, str],
     vendored: Mapping[str, str],
+    built_sha256: str,
     delivered: Mapping[str, str],
 ) -> dict[str, StepEvidence]:
     """Each step's record, as vendor.py, build.py and attest.py assemble it."""
@@ -439,10 +461,10 @@ def step_evidence(
         BUILD: process_evidence(
             built.build,
             {**sources, **vendored, **toolchain.file_hashes},
-            {files.component: delivered[files.component]},
+            {files.component: built_sha256},
             environment,
         ),
-        **delivery_evidence(files, delivered, component.address, environment),
+        **delivery_evidence(files, built_sha256, delivered, component.address, environment),
     }
 
 
