@@ -23,7 +23,7 @@ from typing import Sequence
 from wasm_attest.cargo_lock import CargoLock
 from wasm_attest.dep_v0 import BUILD, RUNTIME, DependencyList
 from wasm_attest.errors import WasmAttestError
-from wasm_attest.sbom import SbomCrate
+from wasm_attest.sbom_crates import SbomCrate
 
 LINKED_SCOPE = "required"
 """The CycloneDX scope the SBOM gives a crate linked into the component."""

@@ -1,4 +1,4 @@
-"""The CycloneDX 1.6 SBOM of a wasm32-wasip2 component, and reading its crate list back.
+"""The CycloneDX 1.6 SBOM of a wasm32-wasip2 component (reading its crate list back is `sbom_crates`).
 
 The SBOM lists exactly the crates the build compiled (see `crate_inventory`):
 linked crates with scope `required`, crates compiled only for the host with
@@ -12,7 +12,6 @@ input, so two builds of the same sources write the same bytes wherever they run.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import uuid
 from dataclasses import dataclass
@@ -33,8 +32,8 @@ from packageurl import PackageURL
 from wasm_attest import __version__
 from wasm_attest.cargo_lock import CargoLock
 from wasm_attest.crate_inventory import Crate, CrateId, CrateInventory, crate_inventory
-from wasm_attest.errors import WasmAttestError
 from wasm_attest.licenses import spdx_expression
+from wasm_attest.sbom_crates import SbomCrate, SbomError
 
 PROPERTY_PREFIX = "wasm-attest:"
 HASH_PROPERTY = PROPERTY_PREFIX + "hash"
@@ -50,10 +49,6 @@ _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 _SERIAL_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:wasm-attest:sbom")
 _PLACEHOLDER_SERIAL = uuid.UUID(int=0)
 _JSON_INDENT = 2
-
-
-class SbomError(WasmAttestError):
-    """The SBOM cannot be built from the inputs given, or a file is not a CycloneDX SBOM."""
 
 
 @dataclass(frozen=True)
@@ -78,18 +73,6 @@ class SbomInputs:
     cargo_version: str
     timestamp: datetime
     """When the sources were made (SOURCE_DATE_EPOCH or the commit time), with a time zone."""
-
-
-@dataclass(frozen=True)
-class SbomCrate:
-    """A crate as an SBOM records it: what other records of the build are checked against."""
-
-    name: str
-    version: str
-    scope: str
-    """`required` for a crate linked into the component, `excluded` for a build-only one."""
-    purl: str | None
-    sha256: str | None
 
 
 @dataclass(frozen=True)
@@ -141,19 +124,6 @@ def crate_purl(crate: CrateId) -> str | None:
     else:
         qualifiers = {"repository_url": crate.source.partition("+")[2]}
     return PackageURL(type="cargo", name=crate.name, version=crate.version, qualifiers=qualifiers).to_string()
-
-
-def read_sbom_crates(json_bytes: bytes, *, origin: str = "the SBOM") -> tuple[SbomCrate, ...]:
-    """The crates a CycloneDX JSON SBOM lists; `origin` names the file in error messages."""
-    try:
-        document = json.loads(json_bytes)
-        if document["bomFormat"] != "CycloneDX":
-            raise SbomError(f"{origin} is a {document['bomFormat']} document, not a CycloneDX SBOM.")
-        return tuple(_read_crate(component) for component in document.get("components", []))
-    except (ValueError, KeyError, TypeError, AttributeError) as error:
-        raise SbomError(
-            f"{origin} is not a CycloneDX JSON SBOM ({error!r}); build it again with wasm-attest."
-        ) from None
 
 
 def _check_inputs(inputs: SbomInputs) -> None:
@@ -298,17 +268,6 @@ def _sbom_crate(crate: Crate) -> SbomCrate:
         scope=_scope(crate).value,
         purl=crate_purl(crate.id),
         sha256=crate.locked.sha256,
-    )
-
-
-def _read_crate(component: dict) -> SbomCrate:
-    sha256 = next((entry["content"] for entry in component.get("hashes", []) if entry["alg"] == "SHA-256"), None)
-    return SbomCrate(
-        name=component["name"],
-        version=component["version"],
-        scope=component.get("scope", ComponentScope.REQUIRED.value),
-        purl=component.get("purl"),
-        sha256=sha256,
     )
 
 

@@ -81,7 +81,7 @@ from wasm_attest.keys import KeyLoadError, PublicKeyLike, key_dict
 from wasm_attest.layout import ATTESTATION_FILE_PATTERNS, LAYOUT_FILE_NAME
 from wasm_attest.links import link_file_name
 from wasm_attest.provenance import PROVENANCE_PREDICATE_TYPE, ProvenanceError, read_provenance
-from wasm_attest.sbom import read_sbom_crates
+from wasm_attest.sbom_crates import read_sbom_crates
 
 _EXPIRES_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 # What parsing untrusted JSON metadata can raise: bad JSON or UTF-8 (ValueError), the wrong shapes

@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives import serialization
 from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
 
-from wasm_attest.sbom import read_sbom_crates
+from wasm_attest.sbom_crates import read_sbom_crates
 
 # dist/ folder of each component -> (cargo root in the repository, cargo package).
 TARGETS = {

@@ -17,7 +17,7 @@ import pytest
 from e2e.repository import copy_repository, pants
 
 from wasm_attest.cli import main as wasm_attest
-from wasm_attest.sbom import read_sbom_crates
+from wasm_attest.sbom_crates import read_sbom_crates
 
 
 def components(dist: Path) -> list[Path]:

@@ -29,7 +29,8 @@ from wasm_attest.dep_v0 import (
     dependency_list,
     encode_dep_v0,
 )
-from wasm_attest.sbom import SbomInputs, build_sbom, read_sbom_crates
+from wasm_attest.sbom import SbomInputs, build_sbom
+from wasm_attest.sbom_crates import read_sbom_crates
 
 TESTDATA = Path(__file__).parent / "testdata"
 CRATES_IO = "registry+https://github.com/rust-lang/crates.io-index"

@@ -17,7 +17,8 @@ from wasm_attest.dependency_agreement import (
     check_dependency_agreement,
     dependency_disagreements,
 )
-from wasm_attest.sbom import SbomCrate, SbomInputs, build_sbom, read_sbom_crates
+from wasm_attest.sbom import SbomInputs, build_sbom
+from wasm_attest.sbom_crates import SbomCrate, read_sbom_crates
 
 # Captured by testdata/cargo/capture.sh from testprojects/exclusions: real cargo 1.96 output.
 FOLDER = Path(__file__).parent / "testdata" / "cargo" / "exclusions"

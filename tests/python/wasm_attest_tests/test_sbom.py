@@ -13,7 +13,8 @@ from cyclonedx.validation.json import JsonStrictValidator
 from wasm_attest import __version__
 from wasm_attest.cargo_lock import parse_cargo_lock
 from wasm_attest.crate_inventory import CrateId
-from wasm_attest.sbom import Sbom, SbomCrate, SbomError, SbomInputs, build_sbom, crate_purl, read_sbom_crates
+from wasm_attest.sbom import Sbom, SbomInputs, build_sbom, crate_purl
+from wasm_attest.sbom_crates import SbomCrate, SbomError, read_sbom_crates
 
 # Captured by testdata/cargo/capture.sh from testprojects/: real cargo 1.96 output.
 TESTDATA = Path(__file__).parent / "testdata" / "cargo"
