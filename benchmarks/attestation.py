@@ -94,9 +94,11 @@ try:
         REPO,
         TOOLCHAIN_VERSION,
         Component,
+        add_only_option,
         cargo_env,
         discover_components,
         extract_toolchain,
+        selected_components,
         toolchain_archive,
         write_host_linker,
     )
@@ -644,25 +646,20 @@ def summary(measured: Sequence[Measurement], failed: Sequence[Failure]) -> str:
 # Entry point ----------------------------------------------------------------------
 
 
-def parse_args(components: Sequence[Component]) -> argparse.Namespace:
+def components_to_measure(components: list[Component]) -> list[Component]:
+    """The components the command line selects."""
     parser = argparse.ArgumentParser(
         description="Times a cold cargo build and the attestation work of every testproject wasm_component "
         "and checks the targets: attestation <= 3% of the cold build, <= 1 s with 50+ dependencies.",
         epilog=f"Run it from the repository root, after ./pants has run once:\n  {USAGE}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    names = sorted({component.name for component in components})
-    parser.add_argument("--only", metavar="NAME", help=f"benchmark one component: {', '.join(names)} (or its address)")
-    args = parser.parse_args()
-    if args.only and not any(args.only in (component.name, component.address) for component in components):
-        parser.error(f"no wasm_component named {args.only!r} under testprojects/; there are: {', '.join(names)}")
-    return args
+    add_only_option(parser, components, verb="benchmark")
+    return selected_components(parser, parser.parse_args(), components)
 
 
 def main() -> None:
-    components = discover_components()
-    args = parse_args(components)
-    selected = [component for component in components if args.only in (None, component.name, component.address)]
+    selected = components_to_measure(discover_components())
     archive = toolchain_archive()
     with tempfile.TemporaryDirectory(prefix="wasm-attest-benchmark-") as scratch:
         work = Path(scratch)

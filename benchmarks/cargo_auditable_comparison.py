@@ -88,9 +88,11 @@ try:
     from testprojects import (
         REGISTRY,
         Component,
+        add_only_option,
         cargo_env,
         discover_components,
         extract_toolchain,
+        selected_components,
         toolchain_archive,
         write_host_linker,
     )
@@ -607,15 +609,14 @@ def progress(message: str) -> None:
 # Entry point ----------------------------------------------------------------------
 
 
-def parse_args(components: Sequence[Component]) -> argparse.Namespace:
+def parse_args(components: list[Component]) -> tuple[argparse.Namespace, list[Component]]:
     parser = argparse.ArgumentParser(
         description="Builds every testproject wasm_component with cargo-auditable and compares its .dep-v0 "
         "with the one in our packaged component; reports the size each adds.",
         epilog=f"Run it from the repository root after ./pants package ::\n  {USAGE}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    names = sorted({component.name for component in components})
-    parser.add_argument("--only", metavar="NAME", help=f"compare one component: {', '.join(names)} (or its address)")
+    add_only_option(parser, components, verb="compare")
     parser.add_argument(
         "--dist",
         type=Path,
@@ -629,15 +630,11 @@ def parse_args(components: Sequence[Component]) -> argparse.Namespace:
         help="also write each plain and cargo-auditable component to DIR/<name>.{plain,auditable}.wasm",
     )
     args = parser.parse_args()
-    if args.only and not any(args.only in (component.name, component.address) for component in components):
-        parser.error(f"no wasm_component named {args.only!r} under testprojects/; there are: {', '.join(names)}")
-    return args
+    return args, selected_components(parser, args, components)
 
 
 def main() -> None:
-    components = discover_components()
-    args = parse_args(components)
-    selected = [component for component in components if args.only in (None, component.name, component.address)]
+    args, selected = parse_args(discover_components())
     results: list[Comparison | Failure] = []
     with tempfile.TemporaryDirectory(prefix="wasm-attest-auditable-") as scratch:
         work = Path(scratch)

@@ -12,6 +12,7 @@ environment of cargo_in_sandbox.sh). Importing it needs the core library
 
 from __future__ import annotations
 
+import argparse
 import ast
 import os
 import shutil
@@ -68,6 +69,23 @@ def discover_components() -> list[Component]:
                 fields = {keyword.arg: ast.literal_eval(keyword.value) for keyword in call.keywords if keyword.arg}
                 components.append(component_from_fields(build_file.parent, fields))
     return components
+
+
+def add_only_option(parser: argparse.ArgumentParser, components: list[Component], *, verb: str) -> None:
+    """`--only NAME`: one component, by name or address, for a quicker run."""
+    names = ", ".join(sorted({component.name for component in components}))
+    parser.add_argument("--only", metavar="NAME", help=f"{verb} one component: {names} (or its address)")
+
+
+def selected_components(
+    parser: argparse.ArgumentParser, args: argparse.Namespace, components: list[Component]
+) -> list[Component]:
+    """The components `--only` selects (all without it); an unknown name is a usage error."""
+    selected = [component for component in components if args.only in (None, component.name, component.address)]
+    if not selected:
+        names = ", ".join(sorted({component.name for component in components}))
+        parser.error(f"no wasm_component named {args.only!r} under testprojects/; there are: {names}")
+    return selected
 
 
 def component_from_fields(folder: Path, fields: Mapping[str, object]) -> Component:
