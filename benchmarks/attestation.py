@@ -84,6 +84,7 @@ try:
     from wasm_attest.dep_v0 import dependency_list
     from wasm_attest.embedding import embed_attestable_sections
     from wasm_attest.errors import WasmAttestError
+    from wasm_attest.isolation import no_isolation
     from wasm_attest.keys import development_keys, public_key_from_pem, public_key_pem
     from wasm_attest.provenance import Provenance
     from wasm_attest.sbom import Sbom, SbomInputs, build_sbom
@@ -511,6 +512,7 @@ def provenance_of(
         toolchain=toolchain_descriptor(toolchain.rustc_release, toolchain.archive_sha256, toolchain.identity),
         builder_id=BUILDER_ID,
         timestamp=revision.timestamp,
+        isolation=no_isolation(),  # the benchmark runs cargo directly, without the build sandbox
     )
 
 

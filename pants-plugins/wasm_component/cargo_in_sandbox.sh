@@ -1,19 +1,28 @@
 #!/usr/bin/env bash
-# Runs cargo inside a Pants sandbox, hermetically.
+# Runs cargo inside a Pants sandbox, isolated from the host by bubblewrap.
 #
 # Usage: cargo_in_sandbox.sh CRATE_DIR JOBS CARGO_ARGS...
 # JOBS is the number of parallel jobs cargo may run (what Pants granted the
 # process), or "default" for cargo's own default.
 # Reads: WASM_ATTEST_TOOLCHAIN (toolchain folder, absolute or relative to the
-# sandbox) and, optionally, WASM_ATTEST_SOURCE_DIR (a cargo directory source,
-# relative to the sandbox, that replaces crates.io). Expects the host linker
-# wrapper `__host_linker` at the sandbox root.
+# sandbox), WASM_ATTEST_BWRAP (the bwrap binary, relative to the sandbox; empty
+# only when isolation was turned off for development) and, optionally,
+# WASM_ATTEST_SOURCE_DIR (a cargo directory source, relative to the sandbox,
+# that replaces crates.io). Expects the host linker wrapper `__host_linker` at
+# the sandbox root.
 #
-# It exists because cargo's configuration needs absolute paths and Process
-# arguments cannot know the sandbox's location: this script resolves them from
-# $PWD, gives cargo a fresh CARGO_HOME inside the sandbox (never ~/.cargo), and
-# remaps the sandbox paths in everything rustc emits so that output bytes do
-# not depend on where the build ran.
+# cargo runs crate code nobody in the repository wrote (build scripts,
+# proc-macros), so it runs in new user, PID, network, IPC, UTS and cgroup
+# namespaces, seeing only:
+#   /build       the Pants sandbox, writable (the fixed path also makes every
+#                flag and output independent of where the sandbox is)
+#   /toolchain   the toolchain, read-only
+#   /usr, /lib, /lib64, /bin   read-only: the host C compiler and linker that
+#                link build scripts and proc-macros, and the libraries they need
+#   /proc        its own processes only;  /dev  a minimal one;  /tmp  empty
+# No network interface but a loopback of its own, no /etc, no home folder, no
+# key file, no other process, no file of the repository outside the sandbox.
+# cargo gets a fresh CARGO_HOME inside the sandbox (never ~/.cargo).
 set -euo pipefail
 
 sandbox="$PWD"
@@ -22,28 +31,59 @@ jobs="$2"
 shift 2
 
 case "$WASM_ATTEST_TOOLCHAIN" in
-  /*) toolchain="$WASM_ATTEST_TOOLCHAIN" ;;
-  *) toolchain="$sandbox/$WASM_ATTEST_TOOLCHAIN" ;;
+  /*) host_toolchain="$WASM_ATTEST_TOOLCHAIN" ;;
+  *) host_toolchain="$sandbox/$WASM_ATTEST_TOOLCHAIN" ;;
 esac
 
-export CARGO_HOME="$sandbox/.cargo-home"
+if [[ -n "${WASM_ATTEST_BWRAP:-}" ]]; then
+  root=/build
+  toolchain=/toolchain
+else
+  # Development opt-out ([wasm-sandbox].isolation = "none"): the same build, unisolated.
+  root="$sandbox"
+  toolchain="$host_toolchain"
+fi
+
+export CARGO_HOME="$root/.cargo-home"
 export RUSTC="$toolchain/bin/rustc"
 export RUSTDOC="$toolchain/bin/rustdoc"
-export CARGO_TARGET_DIR="$sandbox/target"
-export CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_LINKER="$sandbox/__host_linker"
+export CARGO_TARGET_DIR="$root/target"
+export CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_LINKER="$root/__host_linker"
 if [[ "$jobs" != default ]]; then
   export CARGO_BUILD_JOBS="$jobs"
 fi
 sep=$'\x1f'
-export CARGO_ENCODED_RUSTFLAGS="--remap-path-prefix=$sandbox=/build${sep}--remap-path-prefix=$sandbox/vendor=/vendor"
+export CARGO_ENCODED_RUSTFLAGS="--remap-path-prefix=$root=/build${sep}--remap-path-prefix=$root/vendor=/vendor"
 
-source_config=()
+cargo=("$toolchain/bin/cargo")
 if [[ -n "${WASM_ATTEST_SOURCE_DIR:-}" ]]; then
-  source_config=(
+  cargo+=(
     --config 'source.crates-io.replace-with="wasm-attest-crates"'
-    --config "source.wasm-attest-crates.directory=\"$sandbox/$WASM_ATTEST_SOURCE_DIR\""
+    --config "source.wasm-attest-crates.directory=\"$root/$WASM_ATTEST_SOURCE_DIR\""
   )
 fi
 
-cd "$sandbox/$crate_dir"
-exec "$toolchain/bin/cargo" "${source_config[@]}" "$@"
+if [[ -z "${WASM_ATTEST_BWRAP:-}" ]]; then
+  cd "$sandbox/$crate_dir"
+  exec "${cargo[@]}" "$@"
+fi
+
+# The host folders the C compiler needs, as this host lays them out: on a merged-/usr
+# system /lib, /lib64 and /bin are symlinks into /usr, and stay symlinks.
+host_view=(--ro-bind /usr /usr)
+for folder in /lib /lib64 /bin; do
+  if [[ -L "$folder" ]]; then
+    host_view+=(--symlink "$(cd -P "$folder" && pwd)" "$folder")
+  elif [[ -d "$folder" ]]; then
+    host_view+=(--ro-bind "$folder" "$folder")
+  fi
+done
+
+exec "$sandbox/$WASM_ATTEST_BWRAP" \
+  --unshare-all --die-with-parent --new-session --hostname wasm-attest-build \
+  "${host_view[@]}" \
+  --ro-bind "$(cd "$host_toolchain" && pwd -P)" /toolchain \
+  --bind "$sandbox" /build \
+  --proc /proc --dev /dev --tmpfs /tmp \
+  --chdir "/build/$crate_dir" \
+  "${cargo[@]}" "$@"

@@ -3,6 +3,7 @@
 from wasm_component import dependency_inference
 from wasm_component.goals import generate_layout, package, run, verify_layout
 from wasm_component.subsystems.registry import CargoRegistrySubsystem
+from wasm_component.subsystems.sandbox import WasmSandboxSubsystem
 from wasm_component.target_types import CargoCrateTarget, WasmComponentTarget
 from wasm_component.util_rules import (
     attest,
@@ -12,6 +13,7 @@ from wasm_component.util_rules import (
     cargo_project,
     cargo_workspace,
     signed_layout,
+    sandbox,
     signing_keys,
     source_revision,
     toolchain,
@@ -29,6 +31,8 @@ def rules():
         *cargo_project.rules(),
         *cargo_workspace.rules(),
         *dependency_inference.rules(),
+        *WasmSandboxSubsystem.rules(),
+        *sandbox.rules(),
         *signed_layout.rules(),
         *signing_keys.rules(),
         *source_revision.rules(),

@@ -122,7 +122,9 @@ def _verify_before_delivery(contents: DigestContents, attested: AttestedComponen
         for entry in contents:
             Path(scratch, entry.path).write_bytes(entry.content)
         trusted = tuple(public_key_from_pem(pem) for pem in attested.trusted_owner_keys_pem)
-        verify_attestations(Path(scratch), trusted_owner_keys=trusted)
+        verify_attestations(
+            Path(scratch), trusted_owner_keys=trusted, require_isolated_build=attested.require_isolated_build
+        )
 
 
 def rules():

@@ -98,6 +98,7 @@ async def verify_layout(
             root / target[WasmComponentOutputPathField].value_or_default(file_ending=None),
             _committed_layout(target),
             trusted,
+            options.require_isolated_builds,
         )
         for target in components
     ]
@@ -118,7 +119,9 @@ def _committed_layout(target: Target) -> Path | None:
     return Path(BuildRoot().path, field.file_path) if field.value else None
 
 
-def _verify_one(address: str, folder: Path, layout: Path | None, trusted: tuple[PublicKeyLike, ...]) -> dict:
+def _verify_one(
+    address: str, folder: Path, layout: Path | None, trusted: tuple[PublicKeyLike, ...], require_isolated_build: bool
+) -> dict:
     """Verifies one target's bundle (against `layout`, default its own root.layout); the JSON report, with the target and a text account."""
     if not folder.is_dir():
         missing = VerificationError(
@@ -128,7 +131,9 @@ def _verify_one(address: str, folder: Path, layout: Path | None, trusted: tuple[
         )
         return {"target": address, "folder": str(folder), **failure_json(missing), "text": str(missing)}
     try:
-        report = verify_attestations(folder, layout_path=layout, trusted_owner_keys=trusted)
+        report = verify_attestations(
+            folder, layout_path=layout, trusted_owner_keys=trusted, require_isolated_build=require_isolated_build
+        )
     except WasmAttestError as failure:
         return {"target": address, "folder": str(folder), **failure_json(failure), "text": str(failure)}
     return {"target": address, "folder": str(folder), **report.to_json(), "text": report.summary()}

@@ -78,6 +78,17 @@ class AttestationSubsystem(Subsystem):
             """
         ),
     )
+    require_isolated_builds = BoolOption(
+        default=True,
+        help=softwrap(
+            """
+            Verification (`package`'s final check and `verify-layout`) fails a component whose
+            signed provenance does not record an isolated build. Builds are isolated by default
+            (`[wasm-sandbox].isolation`); turn this off only to accept development builds made
+            with isolation turned off.
+            """
+        ),
+    )
     layout_expiry_days = IntOption(
         default=365,
         help=softwrap(

@@ -69,6 +69,7 @@ from wasm_component.util_rules.signing_keys import (
 )
 from wasm_component.util_rules.source_revision import SourceRevision
 from wasm_component.util_rules.step_record import file_hashes
+from wasm_component.util_rules.sandbox import BuildSandbox
 from wasm_component.util_rules.toolchain import RustToolchain
 
 
@@ -96,7 +97,7 @@ class ComponentEvidence:
 
 @rule(desc="Gather a wasm component's evidence")
 async def component_evidence(
-    request: EvidenceRequest, options: AttestationSubsystem, toolchain: RustToolchain
+    request: EvidenceRequest, options: AttestationSubsystem, toolchain: RustToolchain, sandbox: BuildSandbox
 ) -> ComponentEvidence:
     project, component = request.project, request.component
     files = ComponentFiles(component.filename)
@@ -147,7 +148,13 @@ async def component_evidence(
         ),
     )
     delivered = file_hashes(await Get(DigestEntries, Digest, deliverables))
-    environment = FrozenDict({"target": str(project.address), "toolchain": toolchain.identity.splitlines()[0]})
+    environment = FrozenDict(
+        {
+            "target": str(project.address),
+            "toolchain": toolchain.identity.splitlines()[0],
+            "isolation": sandbox.isolation.summary(),
+        }
+    )
     steps = {
         VENDOR: component.vendored.record.evidence(environment),
         BUILD: component.record.evidence(environment),
@@ -175,8 +182,12 @@ async def component_evidence(
         toolchain=toolchain_descriptor(toolchain.rustc_release, toolchain.archive_sha256, toolchain.identity),
         builder_id=options.builder_id,
         timestamp=timestamp,
+        isolation=sandbox.isolation,
     )
-    return ComponentEvidence(files, deliverables, steps, provenance, sbom.warnings)
+    notices = sbom.warnings
+    if not sandbox.isolation.isolated:
+        notices = (_UNISOLATED_NOTICE, *notices)
+    return ComponentEvidence(files, deliverables, steps, provenance, notices)
 
 
 @dataclass(frozen=True)
@@ -198,6 +209,8 @@ class AttestedComponent:
     """The layout owner's public key(s), from configuration: the trust root for verifying `digest`."""
     committed_layout: str | None
     """The owner-signed layout file the bundle ships (release mode); None when the layout was derived and signed here."""
+    require_isolated_build: bool
+    """Whether verifying the bundle demands that its provenance records an isolated build."""
     notices: tuple[str, ...]
 
 
@@ -234,8 +247,15 @@ async def attest_component(request: AttestationRequest, options: AttestationSubs
         files=evidence.files,
         trusted_owner_keys_pem=tuple(public_key_pem(key) for key in trusted),
         committed_layout=request.layout.path,
+        require_isolated_build=options.require_isolated_builds,
         notices=tuple(notice for notice in (key_notice, *evidence.notices) if notice),
     )
+
+
+_UNISOLATED_NOTICE = (
+    "WARNING: built WITHOUT isolation ([wasm-sandbox].isolation = \"none\"): dependencies' build scripts could "
+    "reach the network, the host's files and the signing keys. The provenance records it; do not ship this build."
+)
 
 
 def layout_expiry(options: AttestationSubsystem) -> datetime:

@@ -79,7 +79,8 @@ async def find_rust_toolchain(
         Get(BinaryPaths, BinaryPathRequest, _LD_REQUEST),
     )
     rationale = "link the build scripts and proc-macros of Rust crates for the host"
-    cc = cc_paths.first_path_or_raise(_CC_REQUEST, rationale=rationale).path
+    # `cc` is usually a symlink through /etc/alternatives, and isolated builds see no /etc.
+    cc = os.path.realpath(cc_paths.first_path_or_raise(_CC_REQUEST, rationale=rationale).path)
     ld = ld_paths.first_path_or_raise(_LD_REQUEST, rationale=rationale).path
     linker_script = f'#!{bash.path}\nexec {cc} -B{os.path.dirname(ld)}/ "$@"\n'
     host_linker_digest = await Get(

@@ -152,6 +152,7 @@ async def vendor_crates(request: VendorRequest, registry: CargoRegistrySubsystem
             source_dir=source_dir,
             output_directories=(VENDOR_DIR,),
             append_only_caches=FrozenDict() if source_dir else _CARGO_HOME_CACHE,
+            isolated=source_dir is not None,
         ),
     )
     result = await Get(FallibleProcessResult, Process, process)

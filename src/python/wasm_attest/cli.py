@@ -116,6 +116,14 @@ def _parser() -> argparse.ArgumentParser:
             "repeatable. Inspections not allowed are not run"
         ),
     )
+    verify.add_argument(
+        "--allow-unisolated-builds",
+        action="store_true",
+        help=(
+            "accept a component whose provenance does not record an isolated build (built with "
+            "[wasm-sandbox].isolation = \"none\", for development); without it such a bundle fails verification"
+        ),
+    )
     verify.set_defaults(run=_verify)
 
     sign = commands.add_parser(
@@ -158,6 +166,7 @@ def _verify(arguments: argparse.Namespace) -> int:
             trusted_owner_keys=owner_keys,
             now=now,
             allowed_inspections=inspections,
+            require_isolated_build=not arguments.allow_unisolated_builds,
         )
     except VerificationError as error:
         _report_failure(error, as_json, "NOT VERIFIED")

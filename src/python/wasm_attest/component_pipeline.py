@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Mapping
 
 from in_toto.models.layout import Layout
 
+from wasm_attest.isolation import BuildIsolation
 from wasm_attest.keys import PublicKeyLike, SigningKey
 from wasm_attest.layout import ArtifactMatch, StepPlan, derive_layout, layout_files, presigned_layout_files
 from wasm_attest.links import build_link, sign_link
@@ -341,8 +342,10 @@ def component_provenance(
     toolchain: ResourceDescriptor,
     builder_id: str,
     timestamp: datetime,
+    isolation: BuildIsolation,
 ) -> Provenance:
-    """SLSA provenance of the component: its subject, what was asked, and every input resolved.
+    """SLSA provenance of the component: its subject, what was asked, every input resolved, and how the
+    build was isolated (`internalParameters.isolation`, which verification can require).
 
     resolvedDependencies are the source tree, Cargo.lock, the toolchain and
     every crate the SBOM lists with a purl and a real SHA-256.
@@ -373,4 +376,5 @@ def component_provenance(
         builder_id=builder_id,
         started_on=timestamp,
         finished_on=timestamp,
+        internal_parameters={"isolation": isolation.to_dict()},
     )

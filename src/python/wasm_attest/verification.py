@@ -77,6 +77,7 @@ from wasm_attest.dependency_agreement import DependencyMismatch, check_dependenc
 from wasm_attest.embedding import embedded_dependencies
 from wasm_attest.errors import WasmAttestError
 from wasm_attest.inspections import DEFAULT_INSPECTION_TIMEOUT, InspectionError, run_inspection
+from wasm_attest.isolation import IsolationError, check_isolated
 from wasm_attest.keys import KeyLoadError, PublicKeyLike, key_dict
 from wasm_attest.layout import ATTESTATION_FILE_PATTERNS, LAYOUT_FILE_NAME
 from wasm_attest.links import link_file_name
@@ -283,6 +284,7 @@ def verify_attestations(
     allow_unattested_files: bool = False,
     allowed_inspections: Collection[Sequence[str]] = (),
     inspection_timeout: float = DEFAULT_INSPECTION_TIMEOUT,
+    require_isolated_build: bool = False,
 ) -> VerificationReport:
     """Verifies the attestation bundle in `folder` against owner keys from configuration.
 
@@ -295,7 +297,9 @@ def verify_attestations(
     reject it too, and a stray file next to attested ones would pass for one.
     An inspection runs only if its exact argv is in `allowed_inspections`
     (default: none), for at most `inspection_timeout` seconds; the others are
-    listed in the report as not run. The folder must hold regular files only,
+    listed in the report as not run. With `require_isolated_build`, a provenance
+    that does not record an isolated build fails; without it, that is a warning.
+    The folder must hold regular files only,
     within the size caps of `bundle_files`. Nothing is written to `folder`.
     """
     folder = Path(folder)
@@ -370,7 +374,16 @@ def verify_attestations(
             check="provenance present",
         )
     for path in provenance_files:
-        checks = _verify_provenance(path, layout.keys, last_step, on_disk)
+        checks, statements = _verify_provenance(path, layout.keys, last_step, on_disk)
+        for statement in statements:
+            try:
+                checks.append(check_isolated(statement, origin=f"The provenance {path.name}"))
+            except IsolationError as error:
+                if require_isolated_build:
+                    raise ProvenanceVerificationError(
+                        str(error), step=last_step.name, artifact=path.name, check="isolated build"
+                    ) from None
+                warnings.append(str(error))
         items.append(PassedChecks(path.name, tuple(checks)))
 
     return VerificationReport(
@@ -888,7 +901,10 @@ def _run_inspection(inspection: Any, folder: Path, on_disk: Mapping[str, str], l
     return PassedChecks(inspection.name, tuple(checks))
 
 
-def _verify_provenance(path: Path, layout_keys: Mapping[str, Any], last_step: Any, on_disk: Mapping[str, str]) -> list[str]:
+def _verify_provenance(
+    path: Path, layout_keys: Mapping[str, Any], last_step: Any, on_disk: Mapping[str, str]
+) -> tuple[list[str], list[Mapping[str, Any]]]:
+    """Checks the provenance's signatures and subjects; returns the checks and the verified statements."""
     try:
         entries = read_provenance(read_limited(path, METADATA_SIZE_LIMIT, name=path.name), origin=path.name)
     except BundleFileError as error:
@@ -948,7 +964,7 @@ def _verify_provenance(path: Path, layout_keys: Mapping[str, Any], last_step: An
                     artifact=name,
                 )
             checks.append(f"subject '{name}' sha256 equals the file on disk")
-    return checks
+    return checks, [statement for _, statement in entries]
 
 
 def _signature_keyids(metadata: Any) -> list[str]:

@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Mapping
 
 REPOSITORY = Path(os.environ["WASM_ATTEST_BUILDROOT"])
 CACHE = Path(os.environ["WASM_ATTEST_CACHE"])
@@ -32,8 +33,9 @@ def copy_repository(destination: Path) -> Path:
     return destination
 
 
-def pants(repository: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {name: os.environ[name] for name in PASSED_ON if name in os.environ}
+def pants(repository: Path, *args: str, env: Mapping[str, str] = {}) -> subprocess.CompletedProcess[str]:
+    """Runs ./pants in `repository` (pantsd off) with the suite's caches and `env` on top."""
+    env = {**{name: os.environ[name] for name in PASSED_ON if name in os.environ}, **env}
     return subprocess.run(
         [str(repository / "pants"), "--no-pantsd", *args],
         cwd=repository,

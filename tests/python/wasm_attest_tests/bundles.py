@@ -27,6 +27,7 @@ from in_toto.models.metadata import Metadata
 from wasm_attest.component_metadata import ComponentMetadata
 from wasm_attest.dep_v0 import AuditablePackage, DependencyList
 from wasm_attest.embedding import embed_attestable_sections
+from wasm_attest.isolation import BuildIsolation, bubblewrap_isolation
 from wasm_attest.keys import SigningKey, load_signing_key, public_key_pem
 from wasm_attest.layout import ArtifactMatch, StepPlan, derive_layout, layout_files, sign_layout
 from wasm_attest.links import build_link, link_file_name, sign_link
@@ -265,7 +266,12 @@ def build_bundle(
     return dist
 
 
-def provenance_for(wasm: bytes) -> Provenance:
+ISOLATION = bubblewrap_isolation("0.8.0-2+deb12u1", "85580dd52ed366ece8844e90fa75ac7c4de8802963071344e123221fb9f6f11e")
+"""What the plugin records for a build in its default sandbox."""
+
+
+def provenance_for(wasm: bytes, isolation: BuildIsolation | None = ISOLATION) -> Provenance:
+    """The provenance of the fake build; `isolation=None` leaves the isolation record out, as older builds did."""
     moment = datetime_from_source_date_epoch(SOURCE_DATE_EPOCH)
     return Provenance(
         subject_name="app.wasm",
@@ -279,6 +285,7 @@ def provenance_for(wasm: bytes) -> Provenance:
         builder_id="https://wasm-attest.dev/builders/pants/v1",
         started_on=moment,
         finished_on=moment,
+        internal_parameters={"isolation": isolation.to_dict()} if isolation is not None else None,
     )
 
 

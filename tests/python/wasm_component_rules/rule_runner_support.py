@@ -22,6 +22,7 @@ from wasm_component.goals.package import WasmComponentFieldSet
 
 REGISTRY = Path(os.environ["WASM_ATTEST_BUILDROOT"], "build-support", "registry", "crates")
 TOOLCHAIN_URL = f"file://{os.environ['WASM_ATTEST_CACHE']}/toolchain/wasm32-wasip2-rust-{{version}}.tar.gz"
+BWRAP_URL = f"file://{os.environ['WASM_ATTEST_CACHE']}/sandbox/bwrap-{{version}}"
 
 
 def new_rule_runner(*queries: QueryRule, target_types: tuple[type[Target], ...] = ()) -> RuleRunner:
@@ -45,6 +46,7 @@ def configure(runner: RuleRunner, *options: str, env: dict[str, str] | None = No
     runner.set_options(
         [
             f"--wasm-toolchain-url-template={TOOLCHAIN_URL}",
+            f"--wasm-sandbox-url-template={BWRAP_URL}",
             "--cargo-registry-source=directory",
             "--cargo-registry-directory=registry",
             f"--wasm-attest-development-keys-dir={runner.build_root}/.dev-keys",
