@@ -2,7 +2,7 @@
 
 An inspection is a command the layout owner wants run at verification time;
 its materials and products are the files of the folder it runs in. Verification
-runs one only when the caller's allow-list names its exact argv (DESIGN.md: no
+runs one only when the caller's allow-list names its exact argv (docs/design.md: no
 command from metadata runs otherwise), and even then not in the bundle folder
 or the caller's working directory: in a throwaway folder that holds copies of
 the bundle's final products and nothing else, with no shell, no standard

@@ -38,7 +38,7 @@ from securesystemslib.signer import CryptoSigner, SSlibKey
 from wasm_attest.errors import WasmAttestError
 
 # The two PKCS#8 armours. Older "BEGIN EC PRIVATE KEY" / "BEGIN RSA PRIVATE KEY"
-# files would load too, but the format is PKCS#8 by decision (DESIGN.md), and
+# files would load too, but the format is PKCS#8 by decision (docs/design.md), and
 # a clear "convert it" beats silently accepting a second format. They are
 # spelled in parts so that scans of the tree for committed private keys do not
 # mistake this file for one.

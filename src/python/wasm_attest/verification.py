@@ -8,7 +8,7 @@ pipeline does not do, or does in a way we must not:
 - It does not call `verifylib.in_toto_verify` itself, because that runs every
   inspection command of the layout, in the current folder, and verification
   runs a command from metadata only when the caller's allow-list names it
-  (DESIGN.md). A copy of the layout without inspections is no way out: its
+  (docs/design.md). A copy of the layout without inspections is no way out: its
   signature would no longer verify. So the same sub-functions are called in
   the same order, minus sublayouts (a sublayout makes verifylib recurse into
   `in_toto_verify`, inspections and all, so it is refused), with the allowed
