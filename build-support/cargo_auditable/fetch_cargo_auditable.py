@@ -133,7 +133,7 @@ def unpack(pins: Sequence[debian_packages.Pin], debs: Path, work: Path, staging:
     host_patchelf = shutil.which(PATCHELF)
     wanted = [pin for pin in pins if pin.name != PATCHELF or host_patchelf is None]
     log("fetching " + ", ".join(f"{pin.name} {pin.version} ({pin.suite})" for pin in wanted))
-    fetched = debian_packages.fetch_debs(wanted, debs, work / "apt")
+    fetched = debian_packages.fetch_debs(wanted, debs, work / "apt", pin_set="cargo-auditable")
     for pin, deb in sorted(fetched.items(), key=lambda item: item[0].name):
         debian_packages.unpack_deb(pin, deb, work / PATCHELF if pin.name == PATCHELF else staging)
     for required in (BINARY, LOADER, LIBDIR / "libc.so.6", LIBDIR / "libgcc_s.so.1"):

@@ -548,7 +548,9 @@ def build(out: Path, layout: Layout) -> Path:
     with phase("checking host tools"):
         tools = find_host_tools(host_pin)
     with phase(f"fetching {len(debian_pins)} .debs"):
-        debs = debian_packages.fetch_debs(debian_pins, layout.debs, layout.apt)
+        debs = debian_packages.fetch_debs(
+            debian_pins, layout.debs, layout.apt, pin_set="toolchain"
+        )
     with phase("unpacking"):
         unpack_debs(debs, layout.unpacked)
     with phase("assembling"):
