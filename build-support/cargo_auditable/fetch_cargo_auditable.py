@@ -44,6 +44,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import debian_packages  # noqa: E402 (needs the sys.path entry above)
+from setup_cache import cache_dir  # noqa: E402 (needs the sys.path entry above)
 
 PINS_FILE = Path(__file__).resolve().with_name("packages.txt")
 TOOL = "cargo-auditable"
@@ -63,14 +64,6 @@ class FetchError(Exception):
 def log(message: str) -> None:
     """Progress goes to stderr, so stdout carries only the path callers read."""
     print(f"fetch_cargo_auditable: {message}", file=sys.stderr, flush=True)
-
-
-def cache_dir() -> Path:
-    """Return the set-up cache that ./pants uses, so every project tool lives in one place."""
-    configured = os.environ.get("WASM_ATTEST_CACHE")
-    if configured:
-        return Path(configured)
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "wasm-attest"
 
 
 def read_pins(text: str, path: Path) -> list[debian_packages.Pin]:
