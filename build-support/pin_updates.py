@@ -72,7 +72,8 @@ def plan_updates(
                 f"the pinned {pin.version}; choose a suite by hand"
             )
             continue
-        changes.append(Change(pin, replace(pin, version=best.version, sha256=best.sha256), best.size))
+        new = replace(pin, version=best.version, sha256=best.sha256)
+        changes.append(Change(pin, new, best.size))
     return Plan(tuple(changes), tuple(problems))
 
 

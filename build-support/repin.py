@@ -113,9 +113,8 @@ def plan(
         result = pin_updates.plan_updates(pins[pin_set.name], offers)
         problems.extend(f"{pin_set.name}: {problem}" for problem in result.problems)
         if pin_set.name == TOOLCHAIN:
-            problems.extend(
-                f"{TOOLCHAIN}: {problem}" for problem in toolchain_pins.series_problems(result.changes)
-            )
+            series = toolchain_pins.series_problems(result.changes)
+            problems.extend(f"{TOOLCHAIN}: {problem}" for problem in series)
         changes[pin_set.name] = result.changes
     if problems:
         raise SetupError("cannot re-pin; nothing was changed:\n  " + "\n  ".join(problems))
@@ -178,7 +177,8 @@ def rebuild_toolchain(
     built_version = archive.name[len(ARCHIVE_PREFIX) : -len(ARCHIVE_SUFFIX)]
     if built_version != new_version:
         raise SetupError(
-            f"the pins name Rust {new_version} but rustc reports {built_version}; nothing was changed"
+            f"the pins name Rust {new_version} but rustc reports {built_version}; "
+            "nothing was changed"
         )
     entry = toolchain_pins.known_version_entry(new_version, sha256, size)
     paths = {toolchain_pins.SUBSYSTEM_FILE, toolchain_pins.PANTS_TOML}
@@ -204,7 +204,7 @@ def rebuild_toolchain(
 
 
 def stage_file(path: Path, text: str) -> Path:
-    """Write text next to path under a temporary name, keeping path's mode (./pants is executable)."""
+    """Write text beside path under a temporary name, keeping its mode (./pants is executable)."""
     staged = path.with_name(f".{path.name}.repin-{os.getpid()}")
     staged.write_text(text, encoding="utf-8")
     shutil.copymode(path, staged)
