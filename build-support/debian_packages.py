@@ -11,6 +11,11 @@ same guarantees, so they share this module:
   package lists, which on a fresh CI machine are empty or stale, are never read;
 - no .deb is unpacked before its sha256 matches its pin.
 
+When a pinned version can no longer be downloaded because Debian replaced it,
+the error names each such pin, the version its suite offers now (read from
+the private lists, see debian_index.py) and the re-pin command
+(build-support/repin.py) that moves the pins.
+
 The scripts run as files, so each puts build-support/ on sys.path to import
 this module. It uses the standard library only, so nothing must be installed
 before the scripts can run.
@@ -27,6 +32,8 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import debian_index
+
 PIN_FIELDS = ("suite", "name", "version", "sha256")
 SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 
@@ -39,6 +46,9 @@ SUITE_SOURCES = {
     "sid": "http://deb.debian.org/debian sid main",
 }
 OUTPUT_TAIL_LINES = 40
+# How a maintainer moves a set of pins (toolchain, registry, cargo-auditable) to
+# what the suites offer now; quoted in the error for pins Debian no longer offers.
+REPIN_COMMAND = "python3 build-support/repin.py {pin_set}"
 
 
 class SetupError(Exception):
@@ -154,18 +164,75 @@ def check_sha256(path: Path, pin: Pin) -> None:
 # ---------------------------------------------------------------- download
 
 
-def fetch_debs(pins: Sequence[Pin], cache: Path, apt_dir: Path) -> dict[Pin, Path]:
+def fetch_debs(
+    pins: Sequence[Pin], cache: Path, apt_dir: Path, *, pin_set: str
+) -> dict[Pin, Path]:
     """Return each pin's verified .deb in cache, downloading only what the cache lacks.
 
     apt runs (and reaches the network) only when a .deb is missing, so a warm
-    cache costs nothing but hashing.
+    cache costs nothing but hashing. pin_set names the pins for the re-pin
+    command an error suggests (`toolchain`, `registry`, `cargo-auditable`).
     """
     cache.mkdir(parents=True, exist_ok=True)
     missing = [pin for pin in pins if not cache_is_valid(pin, cached_deb(cache, pin))]
     if missing:
         options = update_private_apt_lists(apt_dir, {pin.suite for pin in missing})
-        download_debs(missing, cache, options)
+        try:
+            download_debs(missing, cache, options)
+        except SetupError as error:
+            raise explain_download_failure(error, missing, apt_dir / "lists", pin_set) from None
     return {pin: cached_deb(cache, pin) for pin in pins}
+
+
+def explain_download_failure(
+    error: SetupError, pins: Sequence[Pin], lists_dir: Path, pin_set: str
+) -> SetupError:
+    """Turn apt's "version not found" into which pins Debian replaced, and by what.
+
+    The lists are read only after a failure, so a set-up whose pins are
+    current pays nothing for this. If every pin is still offered, the failure
+    had another cause and apt's own message is kept.
+    """
+    try:
+        offers = debian_index.read_offers(lists_dir, [(pin.suite, pin.name) for pin in pins])
+    except OSError:
+        return error
+    message = stale_pins_message(pins, offers, pin_set)
+    return SetupError(message) if message else error
+
+
+def stale_pins_message(
+    pins: Iterable[Pin],
+    offers: Mapping[tuple[str, str], Sequence[debian_index.Offer]],
+    pin_set: str,
+) -> str | None:
+    """Describe each pin whose version its suite no longer offers, or None if there is none.
+
+    offers maps (suite, package name) to what the suite's index lists.
+    """
+    lines = []
+    for pin in pins:
+        offered = offers.get((pin.suite, pin.name), ())
+        if any(offer.version == pin.version for offer in offered):
+            continue
+        now = (
+            f"{pin.suite} now offers {debian_index.newest(offered).version}"
+            if offered
+            else f"{pin.suite} no longer has a package of that name"
+        )
+        lines.append(f"  {pin.name} pinned at {pin.version}: {now}")
+    if not lines:
+        return None
+    return "\n".join(
+        [
+            "Debian no longer offers these pinned package versions (it removes a version",
+            "from a suite once a newer one, usually a security update, replaces it):",
+            *lines,
+            "To move the pins to what the suites offer now, run",
+            f"  {REPIN_COMMAND.format(pin_set=pin_set)}",
+            "and commit the files it changes.",
+        ]
+    )
 
 
 def cached_deb(cache: Path, pin: Pin) -> Path:

@@ -44,6 +44,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import debian_packages  # noqa: E402 (needs the sys.path entry above)
+from setup_cache import cache_dir  # noqa: E402 (needs the sys.path entry above)
 
 PINS_FILE = Path(__file__).resolve().with_name("packages.txt")
 TOOL = "cargo-auditable"
@@ -63,14 +64,6 @@ class FetchError(Exception):
 def log(message: str) -> None:
     """Progress goes to stderr, so stdout carries only the path callers read."""
     print(f"fetch_cargo_auditable: {message}", file=sys.stderr, flush=True)
-
-
-def cache_dir() -> Path:
-    """Return the set-up cache that ./pants uses, so every project tool lives in one place."""
-    configured = os.environ.get("WASM_ATTEST_CACHE")
-    if configured:
-        return Path(configured)
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "wasm-attest"
 
 
 def read_pins(text: str, path: Path) -> list[debian_packages.Pin]:
@@ -133,7 +126,7 @@ def unpack(pins: Sequence[debian_packages.Pin], debs: Path, work: Path, staging:
     host_patchelf = shutil.which(PATCHELF)
     wanted = [pin for pin in pins if pin.name != PATCHELF or host_patchelf is None]
     log("fetching " + ", ".join(f"{pin.name} {pin.version} ({pin.suite})" for pin in wanted))
-    fetched = debian_packages.fetch_debs(wanted, debs, work / "apt")
+    fetched = debian_packages.fetch_debs(wanted, debs, work / "apt", pin_set="cargo-auditable")
     for pin, deb in sorted(fetched.items(), key=lambda item: item[0].name):
         debian_packages.unpack_deb(pin, deb, work / PATCHELF if pin.name == PATCHELF else staging)
     for required in (BINARY, LOADER, LIBDIR / "libc.so.6", LIBDIR / "libgcc_s.so.1"):

@@ -75,7 +75,8 @@ def populate(pins: list[debian_packages.Pin], staging: Path, work: Path) -> None
     """
     debs = work / "debs"
     log(f"downloading {len(pins)} packages into {debs}")
-    for pin, deb in debian_packages.fetch_debs(pins, debs, work / "apt").items():
+    fetched = debian_packages.fetch_debs(pins, debs, work / "apt", pin_set="registry")
+    for pin, deb in fetched.items():
         for crate in unpack_crates(pin, deb, work / "unpacked"):
             destination = staging / crate.name
             if destination.exists():

@@ -75,7 +75,7 @@ GZIP_LEVEL = 6
 
 USAGE_DESCRIPTION = f"""\
 Build a self-contained Rust toolchain for {TARGET} from the Debian packages
-pinned in {PACKAGES_FILE.name} (next to this script) and write the byte-for-byte
+pinned in {PACKAGES_FILE.name} (next to this script, or --pins) and write the byte-for-byte
 reproducible archive OUT/{TARGET}-rust-<version>.tar.gz. Progress goes to
 stderr; the last line on stdout is `sha256=<hex> size=<bytes>`."""
 
@@ -524,6 +524,15 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--out", required=True, type=Path, help="directory for the archive")
     parser.add_argument(
+        "--pins",
+        type=Path,
+        default=PACKAGES_FILE,
+        help=(
+            f"the pins to build from (default: {PACKAGES_FILE.name} next to this script); "
+            "build-support/repin.py builds from new pins before it writes them"
+        ),
+    )
+    parser.add_argument(
         "--work",
         type=Path,
         help=(
@@ -539,16 +548,18 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def build(out: Path, layout: Layout) -> Path:
+def build(out: Path, layout: Layout, pins_file: Path) -> Path:
     """Run every phase and return the path of the finished archive."""
     with phase("reading pins"):
-        pins = read_pins(PACKAGES_FILE)
+        pins = read_pins(pins_file)
         debian_pins = [pin for pin in pins if pin.suite != HOST_SUITE]
         host_pin = next(pin for pin in pins if pin.suite == HOST_SUITE)
     with phase("checking host tools"):
         tools = find_host_tools(host_pin)
     with phase(f"fetching {len(debian_pins)} .debs"):
-        debs = debian_packages.fetch_debs(debian_pins, layout.debs, layout.apt)
+        debs = debian_packages.fetch_debs(
+            debian_pins, layout.debs, layout.apt, pin_set="toolchain"
+        )
     with phase("unpacking"):
         unpack_debs(debs, layout.unpacked)
     with phase("assembling"):
@@ -592,7 +603,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     layout = Layout(work.resolve())
     start = time.monotonic()
     try:
-        archive = build(args.out.resolve(), layout)
+        archive = build(args.out.resolve(), layout, args.pins.resolve())
     except (BuildError, debian_packages.SetupError, OSError) as err:
         print(f"build_toolchain: error: {err}", file=sys.stderr)
         return 1

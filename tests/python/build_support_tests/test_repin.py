@@ -1,0 +1,117 @@
+"""The re-pin command end to end on a sample repository, with apt and the build faked."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+import debian_packages
+import repin
+from debian_packages import Pin
+
+LISTS = Path(__file__).parent / "testdata" / "lists"
+OLD_SHA = "f667cecfc7583724f66ae36bf4d2d87570055f07ec310e27c3100d288e4c3bc0"
+RUSTC_U2_SHA = "8fefe1d6377fe4082f5a9d2a47e095e2d20319eaab9754bd2f0275155c9adf90"
+CURRENT_RUSTC = f"bookworm-security rustc-web 1.96.0+dfsg1-1~deb12u2 {RUSTC_U2_SHA}\n"
+# deb12u1 is no longer in the recorded bookworm-security index: the re-pin moves it to deb12u2.
+STALE_RUSTC = "bookworm-security rustc-web 1.96.0+dfsg1-1~deb12u1 " + "1" * 64 + "\n"
+PATCHELF_SHA = "0364b90e81faabbb9569076063952c7bcbf07f83d954a2f2602a163d65be60e6"
+PATCHELF = f"bookworm patchelf 0.14.3-1+b1 {PATCHELF_SHA}\n"
+LIBGCC_SHA = "3c71917b490d1a17aed43196a2787a256ecf060526cdb20216a74bedc061b150"
+HOST = "host wasm-component-ld 0.5.21 " + "e" * 64 + "\n"
+SUBSYSTEM = f'default_known_versions = [\n    "1.96.0|linux_x86_64|{OLD_SHA}|182301438",\n]\n'
+
+
+def write_repository(root: Path, rustc_line: str) -> None:
+    """A repository holding just what the re-pin reads and writes."""
+    files = {
+        "build-support/toolchain/packages.txt": f"# the toolchain\n{rustc_line}{PATCHELF}{HOST}",
+        "build-support/registry/packages.txt": "# crates\n" + PATCHELF,
+        "build-support/cargo_auditable/packages.txt": f"trixie libgcc-s1 14.2.0-19 {LIBGCC_SHA}\n",
+        "pants.toml": "[GLOBAL]\n",
+        "pants-plugins/wasm_component/subsystems/toolchain.py": SUBSYSTEM,
+    }
+    for path, text in files.items():
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_text(text)
+
+
+@pytest.fixture
+def downloads(monkeypatch: pytest.MonkeyPatch) -> list[Pin]:
+    """Serve the recorded lists instead of `apt-get update`, and record downloads."""
+    fetched: list[Pin] = []
+
+    def update(apt_dir: Path, _suites: object) -> list[str]:
+        shutil.copytree(LISTS, apt_dir / "lists")
+        return []
+
+    monkeypatch.setattr(debian_packages, "update_private_apt_lists", update)
+    monkeypatch.setattr(debian_packages, "download_debs", lambda pins, _c, _o: fetched.extend(pins))
+    return fetched
+
+
+def run(root: Path, which: str, archive_dir: Path) -> int:
+    chosen = [pin_set for pin_set in repin.pin_sets(root) if which in (pin_set.name, "all")]
+    return repin.repin(chosen, root, dry_run=False, archive_dir=archive_dir)
+
+
+def snapshot(root: Path) -> dict[str, str]:
+    files = (path for path in root.rglob("*") if path.is_file())
+    return {str(path.relative_to(root)): path.read_text() for path in files}
+
+
+def test_all_pins_current_changes_nothing(
+    tmp_path: Path, downloads: list[Pin], capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_repository(tmp_path, CURRENT_RUSTC)
+    before = snapshot(tmp_path)
+    assert run(tmp_path, "all", tmp_path / "cache") == 0
+    assert snapshot(tmp_path) == before
+    assert downloads == []
+    assert "all pins current" in capsys.readouterr().out
+
+
+def test_toolchain_repin_rewrites_pins_and_archive_pin(
+    tmp_path: Path, downloads: list[Pin], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_repository(tmp_path, STALE_RUSTC)
+    built = tmp_path / "built" / "wasm32-wasip2-rust-1.96.0.tar.gz"
+    built.parent.mkdir()
+    built.write_bytes(b"archive")
+    monkeypatch.setattr(repin, "build_archive", lambda _text, _work: (built, "c" * 64, 7))
+    assert run(tmp_path, "toolchain", tmp_path / "cache") == 0
+    assert [pin.version for pin in downloads] == ["1.96.0+dfsg1-1~deb12u2"]
+    pins = (tmp_path / "build-support/toolchain/packages.txt").read_text()
+    assert pins.startswith("# the toolchain\n")
+    assert f"bookworm-security rustc-web 1.96.0+dfsg1-1~deb12u2 {RUSTC_U2_SHA}\n" in pins
+    subsystem = (tmp_path / "pants-plugins/wasm_component/subsystems/toolchain.py").read_text()
+    assert f'"1.96.0|linux_x86_64|{"c" * 64}|7"' in subsystem
+    assert (tmp_path / "cache" / built.name).read_bytes() == b"archive"
+    assert (tmp_path / "pants.toml").read_text() == "[GLOBAL]\n"
+
+
+def test_a_failed_build_writes_nothing(
+    tmp_path: Path, downloads: list[Pin], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_repository(tmp_path, STALE_RUSTC)
+    before = snapshot(tmp_path)
+
+    def fail(_text: str, _work: Path) -> None:
+        raise debian_packages.SetupError("build_toolchain.py failed")
+
+    monkeypatch.setattr(repin, "build_archive", fail)
+    with pytest.raises(debian_packages.SetupError):
+        run(tmp_path, "all", tmp_path / "cache")
+    assert snapshot(tmp_path) == before
+
+
+def test_a_pin_needing_a_human_stops_everything(tmp_path: Path, downloads: list[Pin]) -> None:
+    write_repository(tmp_path, CURRENT_RUSTC)
+    registry = tmp_path / "build-support/registry/packages.txt"
+    registry.write_text(registry.read_text() + "bookworm librust-gone-dev 1.0-1 " + "0" * 64 + "\n")
+    before = snapshot(tmp_path)
+    with pytest.raises(debian_packages.SetupError, match="registry: librust-gone-dev"):
+        run(tmp_path, "all", tmp_path / "cache")
+    assert snapshot(tmp_path) == before and downloads == []
