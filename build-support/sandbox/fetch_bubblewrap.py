@@ -34,6 +34,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import debian_packages  # noqa: E402 (needs the sys.path entry above)
+from setup_cache import cache_dir  # noqa: E402
 
 PINS_FILE = Path(__file__).resolve().with_name("packages.txt")
 PACKAGE = "bubblewrap"
@@ -43,14 +44,6 @@ BINARY = Path("usr/bin/bwrap")
 def log(message: str) -> None:
     """Progress goes to stderr, so stdout carries only the path callers read."""
     print(f"fetch_bubblewrap: {message}", file=sys.stderr, flush=True)
-
-
-def cache_dir() -> Path:
-    """The set-up cache ./pants uses, so every project tool lives in one place."""
-    configured = os.environ.get("WASM_ATTEST_CACHE")
-    if configured:
-        return Path(configured)
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "wasm-attest"
 
 
 def read_pin() -> debian_packages.Pin:
@@ -66,7 +59,7 @@ def fetch(pin: debian_packages.Pin, dest: Path) -> None:
     dest.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="fetch_bubblewrap-") as scratch:
         work = Path(scratch)
-        debs = debian_packages.fetch_debs([pin], work / "debs", work / "apt")
+        debs = debian_packages.fetch_debs([pin], work / "debs", work / "apt", pin_set="sandbox")
         debian_packages.unpack_deb(pin, debs[pin], work / "root")
         staged = dest.with_name(f".{dest.name}.new")
         shutil.copyfile(work / "root" / BINARY, staged)
