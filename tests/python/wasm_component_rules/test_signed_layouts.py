@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from pants.engine.addresses import Address
 from pants.testutil.rule_runner import RuleRunner
 from wasm_component_rules.rule_runner_support import (
+    BWRAP_URL,
     TOOLCHAIN_URL,
     add_testproject,
     build_package,
@@ -52,6 +53,7 @@ def builder_options(rule_runner: RuleRunner, keys: dict[str, Path], *extra: str)
     """What a release-mode builder configures: the toolchain and crates, a functionary key, the owner's public key."""
     return [
         f"--wasm-toolchain-url-template={TOOLCHAIN_URL}",
+        f"--wasm-sandbox-url-template={BWRAP_URL}",
         "--cargo-registry-source=directory",
         "--cargo-registry-directory=registry",
         f"--wasm-attest-development-keys-dir={rule_runner.build_root}/.dev-keys",
