@@ -93,9 +93,6 @@ def test_links_of_an_earlier_build_are_cleared_from_dist(rule_runner: RuleRunner
     add_testproject(rule_runner, "hello")
     configure_keys(rule_runner, keys)
     first = package(rule_runner, HELLO)
-    for path, content in first.items():  # what `pants package` wrote to dist/
-        Path(rule_runner.build_root, "dist", path).parent.mkdir(parents=True, exist_ok=True)
-        Path(rule_runner.build_root, "dist", path).write_bytes(content)
 
     write_key(keys["owner"].parent, "functionary", ed25519.Ed25519PrivateKey.generate())
     rule_runner.set_session_values(rule_runner.extra_session_values)
