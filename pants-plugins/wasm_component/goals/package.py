@@ -151,10 +151,13 @@ async def package_wasm_component(
         raise PackageVerificationError(f"{error} (so that no unverified bundle looks current, {outcome})") from None
     contents = await Get(DigestContents, Digest, verified.digest)
     replace_folder(dist, relative, ((entry.path, entry.content) for entry in contents), owner=owner)
-    written = sorted(entry.path for entry in contents if entry.path != verified.component)
-    lines = [f"Wrote {distdir.relpath / relative / verified.component}", *(f"    {line}" for line in verified.log_lines)]
-    lines += [f"Wrote {distdir.relpath / relative / path}" for path in written]
-    return BuiltPackage(EMPTY_DIGEST, (BuiltPackageArtifact(None, tuple(lines)),))
+    others = sorted(entry.path for entry in contents if entry.path != verified.component)
+    artifacts = [
+        BuiltPackageArtifact(None, (f"Wrote {distdir.relpath / relative / path}", *details))
+        for path, details in [(verified.component, tuple(f"    {line}" for line in verified.log_lines))]
+        + [(path, ()) for path in others]
+    ]
+    return BuiltPackage(EMPTY_DIGEST, tuple(artifacts))
 
 
 def _verify_before_delivery(contents: DigestContents, attested: AttestedComponent) -> None:
