@@ -452,7 +452,7 @@ def test_owner_keys_that_cannot_be_used(capsys, workdir: Path, tmp_path: Path, d
         outcome = run(capsys, "verify", dist, "--owner-key", keys_folder / name, "--format", output)
         assert outcome.code == 2
         text = outcome.out + outcome.err
-        assert message in text and str(keys_folder / name) in text
+        assert message in text and str(keys_folder / name) in text and "--owner-key: " in text
         assert b"PRIVATE KEY" not in text.encode() and files["rsa.pem"][40:80].decode() not in text
 
 
@@ -596,7 +596,7 @@ def test_sign_layout_key_errors(capsys, workdir: Path, tmp_path: Path, keys: Key
     output.parent.mkdir()
     outcome = sign(capsys, unsigned, keys.folder / key, output, *extra)
     assert outcome.code == 2
-    assert message in outcome.err
+    assert message in outcome.err and "--key: " in outcome.err
     assert "PRIVATE KEY" not in outcome.err and OWNER_PASSWORD not in outcome.err and "not-the-password" not in outcome.err
     assert list(output.parent.iterdir()) == []
 
