@@ -151,13 +151,18 @@ async def package_wasm_component(
         raise PackageVerificationError(f"{error} (so that no unverified bundle looks current, {outcome})") from None
     contents = await Get(DigestContents, Digest, verified.digest)
     replace_folder(dist, relative, ((entry.path, entry.content) for entry in contents), owner=owner)
-    others = sorted(entry.path for entry in contents if entry.path != verified.component)
-    artifacts = [
-        BuiltPackageArtifact(None, (f"Wrote {distdir.relpath / relative / path}", *details))
-        for path, details in [(verified.component, tuple(f"    {line}" for line in verified.log_lines))]
-        + [(path, ()) for path in others]
-    ]
-    return BuiltPackage(EMPTY_DIGEST, tuple(artifacts))
+    return BuiltPackage(EMPTY_DIGEST, _written(distdir.relpath / relative, verified, contents))
+
+
+def _written(folder: Path, verified: VerifiedComponent, contents: DigestContents) -> tuple[BuiltPackageArtifact, ...]:
+    """What `pants package` prints: the component with what was verified, then the other files.
+
+    No `relpath`: Pants' writer would delete those paths (see the module docstring).
+    """
+    details = tuple(f"    {line}" for line in verified.log_lines)
+    component = BuiltPackageArtifact(None, (f"Wrote {folder / verified.component}", *details))
+    others = (BuiltPackageArtifact(None, (f"Wrote {folder / entry.path}",)) for entry in contents if entry.path != verified.component)
+    return (component, *others)
 
 
 def _verify_before_delivery(contents: DigestContents, attested: AttestedComponent) -> None:
