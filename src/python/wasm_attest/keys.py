@@ -11,6 +11,10 @@ hold only paths and names, outside any `except` block, so there is no
 
 Passwords are never parameters: a configuration names the environment variable
 that holds one, and it is read at the moment the key is loaded.
+
+Key paths come from configuration, so a key file is read as untrusted input:
+a regular file (a link to one is followed) of at most `KEY_SIZE_LIMIT` bytes,
+never a device or FIFO that would be read without end.
 """
 
 from __future__ import annotations
