@@ -6,17 +6,21 @@ from __future__ import annotations
 import os
 
 from pants.core.goals.package import OutputPathField
+from pants.engine.addresses import Address
 from pants.engine.target import (
     COMMON_TARGET_FIELDS,
     AsyncFieldMixin,
     BoolField,
     Dependencies,
+    InvalidFieldException,
     MultipleSourcesField,
     StringField,
     StringSequenceField,
     Target,
 )
 from pants.util.strutil import help_text
+
+from wasm_component.output_folders import output_path_message, output_path_problem
 
 
 class CargoCrateSourcesField(MultipleSourcesField):
@@ -90,14 +94,28 @@ class WasmComponentProfileField(StringField):
 
 
 class WasmComponentOutputPathField(OutputPathField):
+    """Checked when the BUILD file is read: packaging replaces (or removes) this folder as a whole."""
+
     help = help_text(
         """
-        The folder under `dist/` that receives the component (`<bin>.wasm`).
+        The folder under `dist/` that receives the component (`<bin>.wasm`) and its attestations.
+        Packaging replaces this folder as a whole, so it must be the target's alone: a normalised
+        relative path inside `dist/` (no `..`, not absolute, not `.`), neither inside nor around
+        another `wasm_component`'s folder.
 
         Defaults to the target's directory with `.` for `/`, then the target name, e.g.
         `testprojects.hello/hello` for `testprojects/hello:hello`.
         """
     )
+
+    @classmethod
+    def compute_value(cls, raw_value: str | None, address: Address) -> str | None:
+        value = super().compute_value(raw_value, address)
+        if value is not None:
+            problem = output_path_problem(value)
+            if problem:
+                raise InvalidFieldException(output_path_message(str(address), value, problem))
+        return value
 
 
 class WasmComponentSignedLayoutField(AsyncFieldMixin, StringField):
@@ -123,10 +141,32 @@ class WasmComponentSignedLayoutField(AsyncFieldMixin, StringField):
         """
     )
 
+    @classmethod
+    def compute_value(cls, raw_value: str | None, address: Address) -> str | None:
+        value = super().compute_value(raw_value, address)
+        if value is not None:
+            problem = signed_layout_problem(value, address.spec_path)
+            if problem:
+                raise InvalidFieldException(
+                    f"{address}: `signed_layout` {value!r} {problem}. Name the committed signed layout file relative "
+                    'to the target\'s directory, e.g. `signed_layout="hello.root.layout"`.'
+                )
+        return value
+
     @property
     def file_path(self) -> str | None:
         """The layout's path from the build root."""
-        return None if self.value is None else os.path.join(self.address.spec_path, self.value)
+        return None if self.value is None else os.path.normpath(os.path.join(self.address.spec_path, self.value))
+
+
+def signed_layout_problem(value: str, directory: str) -> str | None:
+    """Why `value` (relative to the BUILD file's `directory`) cannot name a file in the repository, or None."""
+    if not value or value.startswith("/"):
+        return "is empty or absolute"
+    path = os.path.normpath(os.path.join(directory, value))
+    if path == ".." or path.startswith("../") or path == ".":
+        return "leads out of the repository" if path != "." else "names a folder"
+    return None
 
 
 class WasmComponentTarget(Target):

@@ -2,11 +2,25 @@
 
 The package step refuses to succeed unless the bundle it is about to write
 verifies: the layout over the links and the very bytes going to `dist/`, and
-the provenance's signature and subject. On failure it also removes the
-target's previous output, so nothing unverified is left to ship; on success it
-clears that folder too, so the bundle in `dist/` is exactly this build's. Only
-the package rule touches `dist/`: `pants run` uses the verified folder without
-writing anything.
+the provenance's signature and subject. Only the package rule touches
+`dist/`: `pants run` uses the verified folder without writing anything.
+
+Writing is split from building on purpose. Building, attesting and verifying
+(`VerifiedComponent`) is a cached rule, reused whenever its inputs are
+unchanged. Writing `dist/` is a side effect, and a side effect inside a
+memoized rule happens only when that rule re-runs: with pantsd warm, a second
+`pants package` used to skip the clean-up and leave stale files beside a
+bundle it called verified. So the package rule is uncacheable: it runs on every
+`pants package` (Pants re-runs uncacheable rules once per session, and the
+building rules they await come from memory), and replaces the target's folder
+itself, as a whole (`dist_folder.py`): a failed run leaves the previous bundle
+or, after a verification failure, none at all, so nothing unverified looks
+current; never a mix. It returns an empty digest and artifacts without a
+`relpath`, because Pants' own writer deletes every listed `relpath` before
+writing its digest (`clear_paths`), which would undo the swap; the "Wrote
+dist/..." lines are log lines instead. Before building, it refuses an output
+folder that is, contains or lies inside another `wasm_component`'s
+(`output_folders.py`), since replacing one would delete the other.
 
 In release mode the layout is the owner's committed, signed one and the trust
 root is `[wasm-attest].trusted_owner_keys`, so this same check is what fails a
@@ -15,8 +29,6 @@ build that no longer matches the reviewed policy.
 
 from __future__ import annotations
 
-import os
-import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,13 +37,17 @@ from pants.base.build_root import BuildRoot
 from pants.core.goals.package import BuiltPackage, BuiltPackageArtifact, PackageFieldSet
 from pants.core.goals.run import RunFieldSet, RunInSandboxBehavior
 from pants.core.util_rules.distdir import DistDir
-from pants.engine.fs import AddPrefix, Digest, DigestContents
-from pants.engine.rules import Get, collect_rules, rule
+from pants.engine.fs import EMPTY_DIGEST, Digest, DigestContents
+from pants.engine.rules import Get, _uncacheable_rule, collect_rules, rule
+from pants.engine.target import AllTargets
 from pants.engine.unions import UnionRule
+from pants.util.frozendict import FrozenDict
 
 from wasm_attest.errors import WasmAttestError
 from wasm_attest.keys import public_key_from_pem
 from wasm_attest.verification import VerificationError, verify_attestations
+from wasm_component.dist_folder import checked_folder, remove_folder, replace_folder
+from wasm_component.output_folders import clash_message, output_folder_clashes
 from wasm_component.target_types import WasmComponentOutputPathField, WasmComponentSourcesField
 from wasm_component.util_rules.attest import AttestationRequest, AttestedComponent
 from wasm_component.util_rules.build import BuiltComponent
@@ -44,6 +60,10 @@ class PackageVerificationError(WasmAttestError):
     """The attestations of a freshly built component do not verify."""
 
 
+class OutputFolderError(WasmAttestError):
+    """A target's output folder is not its own to replace."""
+
+
 @dataclass(frozen=True)
 class WasmComponentFieldSet(PackageFieldSet, RunFieldSet):
     required_fields = (WasmComponentSourcesField,)
@@ -52,20 +72,36 @@ class WasmComponentFieldSet(PackageFieldSet, RunFieldSet):
     sources: WasmComponentSourcesField
     output_path: WasmComponentOutputPathField
 
+    @property
+    def output_folder(self) -> str:
+        """The target's folder relative to `dist/`."""
+        return self.output_path.value_or_default(file_ending=None)
+
 
 @dataclass(frozen=True)
 class VerifiedComponent:
-    """A target's whole output folder, verified as it will sit in `dist/`, under its output path.
+    """A target's whole bundle, verified as it will sit in its folder under `dist/`.
 
     `pants run` uses it as it is; only `pants package` touches `dist/`.
     """
 
-    package: BuiltPackage
+    digest: Digest
+    """The bundle's files, at the root of the digest."""
+    component: str
+    """The component's file name in the bundle."""
+    log_lines: tuple[str, ...]
+    """What was verified, and the build's notices (development keys, unknown hashes)."""
+
+
+@dataclass(frozen=True)
+class WasmComponentOutputFolders:
+    """Every `wasm_component` target's folder under `dist/`, by address: what no other target's may overlap."""
+
+    folders: FrozenDict[str, str]
 
 
 @rule(desc="Build, attest and verify a wasm_component")
 async def verified_component(field_set: WasmComponentFieldSet) -> VerifiedComponent:
-    output_dir = field_set.output_path.value_or_default(file_ending=None)
     # The layout and the keys first: configuration errors should not wait for a build.
     layout = await Get(CommittedLayout, CommittedLayoutRequest(field_set.address))
     identity = await Get(SigningIdentity, SigningIdentityRequest(release_mode=layout.content is not None))
@@ -79,41 +115,54 @@ async def verified_component(field_set: WasmComponentFieldSet) -> VerifiedCompon
         raise PackageVerificationError(
             f"{field_set.address}: the attestations of the build do not verify, so nothing was written: {error}"
         ) from None
-    digest = await Get(Digest, AddPrefix(attested.digest, output_dir))
     summary = ("verified: layout signature and expiry, links, artifact rules, final files, provenance",)
     if attested.committed_layout:
         summary += (f"layout: the owner-signed {attested.committed_layout}, trusted through [wasm-attest].trusted_owner_keys",)
-    artifacts = [
-        BuiltPackageArtifact(
-            os.path.join(output_dir, attested.files.component),
-            extra_log_lines=tuple(f"    {line}" for line in (*summary, *attested.notices)),
-        ),
-        *(
-            BuiltPackageArtifact(os.path.join(output_dir, entry.path))
-            for entry in contents
-            if entry.path != attested.files.component
-        ),
-    ]
-    return VerifiedComponent(BuiltPackage(digest, tuple(artifacts)))
+    return VerifiedComponent(attested.digest, attested.files.component, (*summary, *attested.notices))
 
 
-@rule(desc="Package a wasm_component")
-async def package_wasm_component(field_set: WasmComponentFieldSet, distdir: DistDir) -> BuiltPackage:
-    """The verified output folder, written by Pants to `dist/` in place of the target's previous one.
+@rule(desc="Find the output folders of all wasm_component targets")
+async def wasm_component_output_folders(targets: AllTargets) -> WasmComponentOutputFolders:
+    return WasmComponentOutputFolders(
+        FrozenDict(
+            (str(target.address), WasmComponentFieldSet.create(target).output_folder)
+            for target in targets
+            if WasmComponentFieldSet.is_applicable(target)
+        )
+    )
 
-    The previous folder is removed either way: after a failure nothing
-    unverified may look current, and after a success no link signed by other
-    keys, or an old layout, may sit beside the new bundle.
-    """
-    output_dir = distdir.relpath / field_set.output_path.value_or_default(file_ending=None)
-    previous_output = Path(BuildRoot().path, output_dir)
+
+@_uncacheable_rule(desc="Package a wasm_component")
+async def package_wasm_component(
+    field_set: WasmComponentFieldSet, distdir: DistDir, outputs: WasmComponentOutputFolders
+) -> BuiltPackage:
+    """Replaces the target's folder under `dist/` with its verified bundle, on every run (see the module docstring)."""
+    relative, owner = field_set.output_folder, f"{field_set.address} (`output_path`)"
+    dist = Path(BuildRoot().path, distdir.relpath)
+    clashes = output_folder_clashes(str(field_set.address), {**outputs.folders, str(field_set.address): relative})
+    if clashes:
+        raise OutputFolderError(clash_message(str(field_set.address), relative, clashes, outputs.folders))
+    checked_folder(dist, relative, owner=owner)  # a link in the way fails before the build, not after
     try:
         verified = await Get(VerifiedComponent, WasmComponentFieldSet, field_set)
     except PackageVerificationError as error:
-        shutil.rmtree(previous_output, ignore_errors=True)
-        raise PackageVerificationError(f"{error} ({output_dir} was removed)") from None
-    shutil.rmtree(previous_output, ignore_errors=True)
-    return verified.package
+        removed = remove_folder(dist, relative, owner=owner)
+        outcome = f"its previous bundle {distdir.relpath / relative} was removed" if removed else "none is left"
+        raise PackageVerificationError(f"{error} (so that no unverified bundle looks current, {outcome})") from None
+    contents = await Get(DigestContents, Digest, verified.digest)
+    replace_folder(dist, relative, ((entry.path, entry.content) for entry in contents), owner=owner)
+    return BuiltPackage(EMPTY_DIGEST, _written(distdir.relpath / relative, verified, contents))
+
+
+def _written(folder: Path, verified: VerifiedComponent, contents: DigestContents) -> tuple[BuiltPackageArtifact, ...]:
+    """What `pants package` prints: the component with what was verified, then the other files.
+
+    No `relpath`: Pants' writer would delete those paths (see the module docstring).
+    """
+    details = tuple(f"    {line}" for line in verified.log_lines)
+    component = BuiltPackageArtifact(None, (f"Wrote {folder / verified.component}", *details))
+    others = (BuiltPackageArtifact(None, (f"Wrote {folder / entry.path}",)) for entry in contents if entry.path != verified.component)
+    return (component, *others)
 
 
 def _verify_before_delivery(contents: DigestContents, attested: AttestedComponent) -> None:

@@ -14,15 +14,13 @@ from wasm_component.goals.package import VerifiedComponent, WasmComponentFieldSe
 
 @rule(desc="Prepare to run a wasm_component")
 async def run_wasm_component(field_set: WasmComponentFieldSet) -> RunRequest:
-    package = (await Get(VerifiedComponent, WasmComponentFieldSet, field_set)).package
-    component_path = package.artifacts[0].relpath
-    assert component_path is not None
+    verified = await Get(VerifiedComponent, WasmComponentFieldSet, field_set)
     # The runner is the core library's, run by the interpreter Pants runs on,
     # which has wasmtime installed (build-support/pants-requirements.txt).
     core_library_root = os.path.dirname(os.path.dirname(wasm_attest.__file__))
     return RunRequest(
-        digest=package.digest,
-        args=(sys.executable, "-m", "wasm_attest.runner", os.path.join("{chroot}", component_path)),
+        digest=verified.digest,
+        args=(sys.executable, "-m", "wasm_attest.runner", os.path.join("{chroot}", verified.component)),
         extra_env={"PYTHONPATH": core_library_root},
     )
 

@@ -25,7 +25,7 @@ from pants.option.option_types import EnumOption, StrListOption, StrOption
 from pants.util.strutil import softwrap
 
 from wasm_attest.errors import WasmAttestError
-from wasm_attest.keys import PublicKeyLike, load_public_key
+from wasm_attest.keys import KeyLoadError, PublicKeyLike, load_public_key
 from wasm_attest.verification import VerificationError, failure_json, verify_attestations
 from wasm_component.subsystems.attestation import AttestationSubsystem
 from wasm_component.target_types import (
@@ -144,7 +144,10 @@ def _trusted_owner_keys(
 ) -> tuple[PublicKeyLike, ...]:
     """The trust root, from the command line or configuration only, in that order of precedence."""
     if goal.owner_key:
-        return tuple(load_public_key(key_path(path)) for path in goal.owner_key)
+        try:
+            return tuple(load_public_key(key_path(path)) for path in goal.owner_key)
+        except KeyLoadError as error:
+            raise KeyLoadError(f"--verify-layout-owner-key: {error}") from None
     return trusted_owner_keys(options) or (owner_public_key(options, env),)
 
 

@@ -155,6 +155,11 @@ async def read_cargo_project(request: CargoProjectRequest) -> CargoProject:
 def _package(target: Target, crate: CrateManifest) -> str:
     """The package to build: the one of the target's folder, which `cargo_package`, if set, must name."""
     address, name = target.address, crate.manifest.package_name
+    if name is None and not crate.manifest.is_workspace_root:
+        raise WasmComponentTargetError(
+            f"{address}: {crate.path} has no [package] table, so there is no crate to build. Add `[package]` with "
+            '`name = "<crate name>"` to it, or declare the wasm_component in the folder of the crate\'s Cargo.toml.'
+        )
     if name is None:
         members = ", ".join(crate.manifest.workspace_members) or "(none listed)"
         raise WasmComponentTargetError(

@@ -16,9 +16,10 @@ lets Pants reuse what it signed before.
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
+from typing import Iterator, Mapping
 
 from pants.base.build_root import BuildRoot
 from pants.engine.env_vars import EnvironmentVars, EnvironmentVarsRequest
@@ -29,6 +30,7 @@ from wasm_attest.component_pipeline import STEPS, Signers
 from wasm_attest.errors import WasmAttestError
 from wasm_attest.keys import (
     DevelopmentKeys,
+    KeyLoadError,
     SigningKey,
     default_development_keys_folder,
     development_keys,
@@ -133,24 +135,42 @@ def load_functionaries(options: AttestationSubsystem, env: EnvironmentVars) -> L
                 f"[wasm-attest] has no key for step '{step}': add it to `functionary_keys` or set "
                 "`default_functionary_key`."
             )
-        functionaries[step] = load_signing_key(
-            key_path(path), password_env_var=options.functionary_key_password_env, environ=env
-        )
+        option = f"functionary_keys[{step!r}]" if step in options.functionary_keys else "default_functionary_key"
+        with _naming(option):
+            functionaries[step] = load_signing_key(
+                key_path(path), password_env_var=options.functionary_key_password_env, environ=env
+            )
     return LoadedFunctionaries(functionaries, None)
 
 
 def trusted_owner_keys(options: AttestationSubsystem) -> tuple[SSlibKey, ...]:
     """The public keys of `[wasm-attest].trusted_owner_keys`: the only trust root for an owner-signed layout."""
-    return tuple(load_public_key(key_path(path)) for path in options.trusted_owner_keys)
+    with _naming("trusted_owner_keys"):
+        return tuple(load_public_key(key_path(path)) for path in options.trusted_owner_keys)
 
 
 def _load_owner(options: AttestationSubsystem, env: EnvironmentVars) -> SigningKey:
-    return load_signing_key(key_path(options.owner_key), password_env_var=options.owner_key_password_env, environ=env)
+    with _naming("owner_key"):
+        return load_signing_key(key_path(options.owner_key), password_env_var=options.owner_key_password_env, environ=env)
 
 
 def _development_keys(options: AttestationSubsystem, env: EnvironmentVars) -> DevelopmentKeys:
     folder = Path(os.path.expanduser(options.development_keys_dir)) if options.development_keys_dir else None
-    return development_keys(folder or default_development_keys_folder(env))
+    with _naming("development_keys_dir" if folder else "development_keys_dir (its default)"):
+        return development_keys(folder or default_development_keys_folder(env))
+
+
+@contextmanager
+def _naming(option: str) -> Iterator[None]:
+    """Prefixes a key error with the `[wasm-attest]` option that named the file, so the user knows what to change.
+
+    Key errors carry only paths and names (see `wasm_attest.keys`), so the
+    message can be repeated; the original is not chained.
+    """
+    try:
+        yield
+    except KeyLoadError as error:
+        raise SigningConfigurationError(f"[wasm-attest].{option}: {error}") from None
 
 
 def key_path(configured: str) -> Path:

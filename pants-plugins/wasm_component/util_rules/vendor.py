@@ -157,12 +157,10 @@ async def vendor_crates(request: VendorRequest, registry: CargoRegistrySubsystem
     )
     result = await Get(FallibleProcessResult, Process, process)
     if result.exit_code != 0:
+        diagnostics = cargo_diagnostics(result.stderr)
         raise VendoringError(
             f"Vendoring the crates locked in {lockfile_path} failed (cargo exited {result.exit_code}):\n"
-            f"{cargo_diagnostics(result.stderr)}\n\n"
-            f"{lockfile_path} must lock exactly what the Cargo.toml files ask for: after adding or "
-            f"changing a dependency, run `cargo update` (or `cargo generate-lockfile`) in "
-            f"{root or '.'}/ and commit Cargo.lock."
+            f"{diagnostics}\n\n{vendoring_hint(diagnostics, lockfile_path, root)}"
         )
     manifest_entries, registry_entries, vendored_entries = await MultiGet(
         Get(DigestEntries, Digest, request.workspace.digest),
@@ -175,6 +173,36 @@ async def vendor_crates(request: VendorRequest, registry: CargoRegistrySubsystem
     )
     record = StepRecord.of_process(("cargo", *args), result, materials, file_hashes(vendored_entries))
     return VendoredCrates(result.output_digest, record)
+
+
+# What cargo says when Cargo.lock, rather than a manifest or a source, is what stops it (lowercased).
+_LOCKFILE_PROBLEMS = (
+    "lock file",
+    "cargo.lock",
+    "--locked",
+    "no matching package named",
+    "failed to select a version",
+)
+
+
+def vendoring_hint(diagnostics: str, lockfile_path: str, root: str) -> str:
+    """What to do about a failed vendoring: the lockfile advice only when cargo's error is about the lockfile.
+
+    A git dependency or a type error in a Cargo.toml also fails here, and
+    regenerating Cargo.lock would not help with either.
+    """
+    text = diagnostics.lower()
+    if any(problem in text for problem in _LOCKFILE_PROBLEMS):
+        return (
+            f"{lockfile_path} must lock exactly what the Cargo.toml files ask for: after adding or changing a "
+            f"dependency, run `cargo update` (or `cargo generate-lockfile`) in {root or '.'}/ and commit Cargo.lock."
+        )
+    if "git" in text and ("offline" in text or "unable to update" in text):
+        return (
+            "Builds are offline and take crates only from [cargo-registry]: a git dependency cannot be fetched. "
+            "Depend on a registry release of the crate, or on an in-repository copy by `path`."
+        )
+    return "Fix what cargo reports above in the Cargo.toml files named there."
 
 
 def rules():

@@ -25,18 +25,14 @@ import stat
 from pathlib import Path
 from typing import BinaryIO, Sequence
 
+from wasm_attest import file_limits
 from wasm_attest.errors import WasmAttestError
+from wasm_attest.file_limits import ARTIFACT_SIZE_LIMIT, METADATA_SIZE_LIMIT, FileLimitError, human_size
 
-METADATA_SIZE_LIMIT = 16 * 1024 * 1024
-"""Bytes of a file that is parsed (link, layout, provenance, SBOM, public key)."""
-ARTIFACT_SIZE_LIMIT = 1024 * 1024 * 1024
-"""Bytes of a file that is only hashed or copied (the component, Cargo.lock)."""
 FILE_COUNT_LIMIT = 10_000
 """Files in one bundle folder; a bundle holds about a dozen."""
 
 _BLOCK = 1 << 20
-# Not following a link, and not blocking on a FIFO (which then fails the regular-file check).
-_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
 
 
 class BundleFileError(WasmAttestError):
@@ -138,19 +134,13 @@ def copy_limited(source: Path, destination: Path, limit: int, *, name: str) -> N
 
 
 def _open_regular(path: Path, name: str) -> BinaryIO:
+    """Opens a bundle file without following links; a link or special file fails as the bundle's fault."""
     try:
-        descriptor = os.open(path, _OPEN_FLAGS)
-    except OSError:
-        if os.path.islink(path):
-            raise BundleFileError(
-                f"{name} is a symbolic link; a bundle holds regular files only.", artifact=name, check="regular files only"
-            ) from None
-        raise
-    stream = os.fdopen(descriptor, "rb")
-    if not stat.S_ISREG(os.fstat(descriptor).st_mode):
-        stream.close()
-        raise BundleFileError(f"{name} is not a regular file.", artifact=name, check="regular files only")
-    return stream
+        return file_limits.open_regular(path, follow_links=False)
+    except FileLimitError as error:
+        raise BundleFileError(
+            f"{name} {error.problem}; a bundle holds regular files only.", artifact=name, check=error.check
+        ) from None
 
 
 def _raise(error: OSError) -> None:
@@ -161,12 +151,8 @@ def _raise(error: OSError) -> None:
 def _check_size(name: str, size: int, limit: int) -> None:
     if size > limit:
         raise BundleFileError(
-            f"{name} is larger than the {_human(limit)} wasm-attest reads of such a file; a bundle's files are far "
+            f"{name} is larger than the {human_size(limit)} wasm-attest reads of such a file; a bundle's files are far "
             "smaller, so it is not what the build delivered. Do not use this bundle.",
             artifact=name,
             check="file size limit",
         )
-
-
-def _human(size: int) -> str:
-    return f"{size // (1024 * 1024 * 1024)} GiB" if size >= 1024 * 1024 * 1024 else f"{size // (1024 * 1024)} MiB"

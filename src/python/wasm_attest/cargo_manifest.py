@@ -97,13 +97,17 @@ class CargoManifest:
 def parse_cargo_manifest(text: str, *, origin: str = "Cargo.toml") -> CargoManifest:
     """Parses a Cargo.toml; `origin` names the file in error messages.
 
-    Only invalid TOML is an error: parts of a manifest that are not shaped as
-    cargo expects are left out, for cargo itself to report.
+    Invalid TOML is an error, and so is a `package` that is not a table or
+    whose `name` is not a string: this project decides from `[package].name`
+    whether a folder holds a crate or a workspace root, so reading past them
+    would report the wrong problem. Other parts that are not shaped as cargo
+    expects are left out, for cargo itself to report.
     """
     try:
         document = tomli.loads(text)
     except tomli.TOMLDecodeError as error:
         raise CargoManifestError(f"{origin} is not valid TOML: {error}") from None
+    _check_package_table(document.get("package"), origin)
     package = _table(document, "package")
     workspace = _table(document, "workspace")
     return CargoManifest(
@@ -127,6 +131,28 @@ def parse_cargo_manifest(text: str, *, origin: str = "Cargo.toml") -> CargoManif
             if isinstance(target, dict) and isinstance(target.get("name"), str) and "path" not in target
         ),
     )
+
+
+def _check_package_table(package: object, origin: str) -> None:
+    if package is None:
+        return
+    if not isinstance(package, dict):
+        raise CargoManifestError(
+            f"{origin}: `package` is {_toml_type(package)} ({package!r}), but it must be a table: write `[package]` "
+            'on its own line with `name = "<crate name>"` below it.'
+        )
+    name = package.get("name")
+    if not isinstance(name, str):
+        found = "missing" if name is None else f"{_toml_type(name)} ({name!r})"
+        raise CargoManifestError(f'{origin}: [package].name is {found}, but it must be a string, e.g. `name = "hello"`.')
+
+
+def _toml_type(value: object) -> str:
+    """What a TOML value is, in TOML's words, for messages."""
+    for kind, name in ((bool, "a boolean"), (int, "an integer"), (float, "a float"), (str, "a string"), (list, "an array"), (dict, "a table")):
+        if isinstance(value, kind):
+            return name
+    return "a date or time"
 
 
 def ancestor_directories(directory: str) -> tuple[str, ...]:

@@ -38,7 +38,7 @@ from wasm_attest.dep_v0 import SECTION_NAME as DEP_V0_SECTION
 from wasm_attest.dep_v0 import decode_dep_v0
 from wasm_attest.errors import WasmAttestError
 from wasm_attest.inspections import DEFAULT_INSPECTION_TIMEOUT
-from wasm_attest.keys import load_public_key, load_signing_key
+from wasm_attest.keys import KeyLoadError, load_public_key, load_signing_key
 from wasm_attest.layout import LayoutError, load_unsigned_layout, sign_layout
 from wasm_attest.verification import VerificationError, failure_json, verify_attestations
 from wasm_attest.wasm_sections import binary_kind, component_externs, custom_sections
@@ -195,7 +195,10 @@ def _verify_configuration(arguments: argparse.Namespace) -> tuple[Path, list[Any
                 f"--owner-key {path} is inside the folder being verified, so whoever made the folder would choose the "
                 "key that vouches for it. Pin the owner's public key outside it (in the release job's configuration)."
             )
-        owner_keys.append(load_public_key(path))
+        try:
+            owner_keys.append(load_public_key(path))
+        except KeyLoadError as error:
+            raise UsageError(f"--owner-key: {error}") from None
     layout = arguments.layout
     if layout is not None and not layout.is_file():
         raise UsageError(f"--layout {layout} is not a file; give the signed layout (root.layout) to verify against.")
@@ -237,7 +240,10 @@ def _sign_layout(arguments: argparse.Namespace) -> int:
             raise LayoutError(
                 f"{arguments.layout_file} expired on {layout.expires}; regenerate it (`pants generate-layout`) with a later expiry."
             )
-        key = load_signing_key(arguments.key, password_env_var=arguments.password_env)
+        try:
+            key = load_signing_key(arguments.key, password_env_var=arguments.password_env)
+        except KeyLoadError as error:
+            raise UsageError(f"--key: {error}") from None
         _write_atomically(arguments.output, sign_layout(layout, key.signer))
     except LayoutError as error:
         _report_failure(error, False, "error")

@@ -11,6 +11,10 @@ hold only paths and names, outside any `except` block, so there is no
 
 Passwords are never parameters: a configuration names the environment variable
 that holds one, and it is read at the moment the key is loaded.
+
+Key paths come from configuration, so a key file is read as untrusted input:
+a regular file (a link to one is followed) of at most `KEY_SIZE_LIMIT` bytes,
+never a device or FIFO that would be read without end.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from cryptography.hazmat.primitives.serialization import (
 from securesystemslib.signer import CryptoSigner, SSlibKey
 
 from wasm_attest.errors import WasmAttestError
+from wasm_attest.file_limits import KEY_SIZE_LIMIT, FileLimitError, read_limited
 
 # The two PKCS#8 armours. Older "BEGIN EC PRIVATE KEY" / "BEGIN RSA PRIVATE KEY"
 # files would load too, but the format is PKCS#8 by decision (docs/design.md), and
@@ -190,6 +195,11 @@ def development_keys(folder: Path) -> DevelopmentKeys:
     half-written file. Keys that others can read are refused, as ssh does.
     """
     folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise KeyLoadError(
+            f"The development key folder {folder} is a file, not a folder; point the setting at a folder "
+            "(it is created if missing), or configure real keys."
+        )
     created_folder = not folder.exists()
     try:
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -328,8 +338,11 @@ def _parse_public_key(data: bytes, origin: str) -> SSlibKey | str:
 
 
 def _read_file(path: Path, what: str) -> bytes | str:
+    """The key file's bytes, or what is wrong; a link is followed (secrets are often mounted as links)."""
     try:
-        return path.read_bytes()
+        return read_limited(path, KEY_SIZE_LIMIT, follow_links=True)
+    except FileLimitError as error:
+        return f"The {what} file {path} {error.problem}; point the setting at the PEM key file (a few hundred bytes)."
     except FileNotFoundError:
         hint = " (or leave it unset to use development keys)" if what == "private key" else ""
         return f"The {what} file {path} does not exist; check the configured path{hint}."

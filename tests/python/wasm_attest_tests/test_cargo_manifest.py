@@ -179,3 +179,19 @@ harness = false
 """
     )
     assert manifest.named_target_files == ("src/bin/tool.rs", "examples/demo.rs", "tests/integration.rs", "benches/speed.rs")
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("[package]\nname = 42\n", "crate/Cargo.toml: [package].name is an integer (42), but it must be a string"),
+        ('package = "x"\n', "crate/Cargo.toml: `package` is a string ('x'), but it must be a table"),
+        ("[package]\nversion = \"1.0.0\"\n", "crate/Cargo.toml: [package].name is missing, but it must be a string"),
+        ("[package]\nname = [\"a\"]\n", "[package].name is an array (['a'])"),
+    ],
+)
+def test_a_package_that_is_not_a_table_or_has_no_string_name_says_what_is_wrong(text: str, message: str) -> None:
+    """Such a manifest used to be taken for a workspace root ("has no [package]")."""
+    with pytest.raises(CargoManifestError) as caught:
+        parse_cargo_manifest(text, origin="crate/Cargo.toml")
+    assert message in str(caught.value)

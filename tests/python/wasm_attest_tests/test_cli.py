@@ -434,7 +434,8 @@ def pem_files(folder: Path) -> dict[str, bytes]:
     "name, message",
     [
         ("missing.pub", "does not exist"),
-        ("a-directory", "is a directory"),
+        ("a-directory", "is a folder, not a regular file"),
+        ("zero.pub", "is a character device, not a regular file"),  # a link to /dev/zero: never read
         ("rsa.pub", "is an RSA key; wasm-attest accepts Ed25519 or ECDSA P-256 keys only"),
         ("p384.pub", "ECDSA key on curve secp384r1"),
         ("garbage.pub", "is not a PEM public key"),
@@ -445,12 +446,13 @@ def test_owner_keys_that_cannot_be_used(capsys, workdir: Path, tmp_path: Path, d
     keys_folder = tmp_path / "keys"
     keys_folder.mkdir()
     (keys_folder / "a-directory").mkdir()
+    (keys_folder / "zero.pub").symlink_to("/dev/zero")
     files = pem_files(keys_folder)
     for output in ("json", "text"):
         outcome = run(capsys, "verify", dist, "--owner-key", keys_folder / name, "--format", output)
         assert outcome.code == 2
         text = outcome.out + outcome.err
-        assert message in text and str(keys_folder / name) in text
+        assert message in text and str(keys_folder / name) in text and "--owner-key: " in text
         assert b"PRIVATE KEY" not in text.encode() and files["rsa.pem"][40:80].decode() not in text
 
 
@@ -576,12 +578,15 @@ def test_sign_layout_with_a_functionary_key_does_not_pass_for_the_owner(capsys, 
         ("missing.pem", OWNER_PASSWORD, "does not exist"),
         ("rsa.pem", None, "holds an RSA key"),
         ("rsa.pub", None, "is not a PKCS#8 PEM private key"),
-        ("a-directory", None, "is a directory"),
+        ("a-directory", None, "is a folder, not a regular file"),
+        ("zero.pem", None, "is a character device, not a regular file"),  # a link to /dev/zero: never read
     ],
 )
 def test_sign_layout_key_errors(capsys, workdir: Path, tmp_path: Path, keys: Keys, unsigned: Path, monkeypatch, key: str, password: str | None, message: str) -> None:
     pem_files(keys.folder)
     (keys.folder / "a-directory").mkdir(exist_ok=True)
+    if not (keys.folder / "zero.pem").is_symlink():
+        (keys.folder / "zero.pem").symlink_to("/dev/zero")
     if password is None:
         monkeypatch.delenv(OWNER_PASSWORD_VAR, raising=False)
     else:
@@ -591,7 +596,7 @@ def test_sign_layout_key_errors(capsys, workdir: Path, tmp_path: Path, keys: Key
     output.parent.mkdir()
     outcome = sign(capsys, unsigned, keys.folder / key, output, *extra)
     assert outcome.code == 2
-    assert message in outcome.err
+    assert message in outcome.err and "--key: " in outcome.err
     assert "PRIVATE KEY" not in outcome.err and OWNER_PASSWORD not in outcome.err and "not-the-password" not in outcome.err
     assert list(output.parent.iterdir()) == []
 

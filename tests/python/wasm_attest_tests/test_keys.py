@@ -143,8 +143,36 @@ def test_missing_key_file(tmp_path: Path) -> None:
 
 
 def test_directory_instead_of_a_file(tmp_path: Path) -> None:
-    with pytest.raises(KeyLoadError, match="is a directory"):
+    with pytest.raises(KeyLoadError, match="is a folder, not a regular file"):
         load_signing_key(tmp_path)
+
+
+def test_a_link_to_a_device_is_refused_without_reading_it(tmp_path: Path) -> None:
+    """A key path linked to /dev/zero used to be read until memory ran out."""
+    (tmp_path / "owner.pem").symlink_to("/dev/zero")
+    with pytest.raises(KeyLoadError, match=r"owner\.pem is a character device, not a regular file"):
+        load_signing_key(tmp_path / "owner.pem")
+    with pytest.raises(KeyLoadError, match=r"owner\.pem is a character device, not a regular file"):
+        load_public_key(tmp_path / "owner.pem")
+
+
+def test_a_fifo_is_refused_without_blocking(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "owner.pub")
+    with pytest.raises(KeyLoadError, match=r"owner\.pub is a FIFO, not a regular file"):
+        load_public_key(tmp_path / "owner.pub")
+
+
+def test_an_oversized_key_file_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "owner.pem").write_bytes(b"-----BEGIN PRIVATE KEY-----\n" + b"A" * (64 * 1024))
+    with pytest.raises(KeyLoadError, match=r"owner\.pem is larger than the 64 KiB wasm-attest reads"):
+        load_signing_key(tmp_path / "owner.pem")
+
+
+def test_a_link_to_a_key_file_is_followed(tmp_path: Path) -> None:
+    """Secrets are often mounted as links (Kubernetes volumes); a link to a regular file is fine."""
+    write_private_key(tmp_path / "real.pem", ed25519.Ed25519PrivateKey.generate())
+    (tmp_path / "owner.pem").symlink_to(tmp_path / "real.pem")
+    assert load_signing_key(tmp_path / "owner.pem").keyid == load_signing_key(tmp_path / "real.pem").keyid
 
 
 @pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root reads any file")
@@ -230,6 +258,12 @@ def test_development_keys_readable_by_others_are_refused(tmp_path: Path) -> None
     (tmp_path / "keys" / "owner.pem").chmod(0o644)
     with pytest.raises(KeyLoadError, match=r"can be read by other users \(mode 644\); run `chmod 600"):
         development_keys(tmp_path / "keys")
+
+
+def test_a_development_keys_folder_that_is_a_file_says_so(tmp_path: Path) -> None:
+    (tmp_path / "dev-keys").write_text("not a folder\n")
+    with pytest.raises(KeyLoadError, match=r"dev-keys is a file, not a folder"):
+        development_keys(tmp_path / "dev-keys")
 
 
 def test_default_development_keys_folder_is_user_level() -> None:

@@ -11,7 +11,6 @@ from cryptography.hazmat.primitives import serialization
 from pants.core.goals.package import BuiltPackage
 from pants.core.util_rules import archive, distdir, external_tool, source_files, system_binaries
 from pants.engine.addresses import Address
-from pants.engine.fs import DigestContents
 from pants.engine.internals.scheduler import ExecutionError
 from pants.engine.rules import QueryRule
 from pants.engine.target import Target
@@ -73,9 +72,16 @@ def build_package(rule_runner: RuleRunner, address: Address) -> BuiltPackage:
 
 
 def package(rule_runner: RuleRunner, address: Address) -> dict[str, bytes]:
-    """Packages one wasm_component; returns the files it puts under dist/."""
-    contents = rule_runner.request(DigestContents, [build_package(rule_runner, address).digest])
-    return {entry.path: entry.content for entry in contents}
+    """Packages one wasm_component; returns the files of its folder under dist/, by path from dist/."""
+    build_package(rule_runner, address)
+    return dist_files(rule_runner, address)
+
+
+def dist_files(rule_runner: RuleRunner, address: Address) -> dict[str, bytes]:
+    """The files in the target's output folder under dist/ (none if it has no folder), by path from dist/."""
+    dist = Path(rule_runner.build_root, "dist")
+    folder = dist / WasmComponentFieldSet.create(rule_runner.get_target(address)).output_folder
+    return {path.relative_to(dist).as_posix(): path.read_bytes() for path in sorted(folder.rglob("*")) if path.is_file()}
 
 
 def package_error(rule_runner: RuleRunner, address: Address) -> str:

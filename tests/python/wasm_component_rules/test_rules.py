@@ -81,6 +81,31 @@ def test_lockfile_that_locked_rejects(rule_runner: RuleRunner) -> None:
     assert "pants-sandbox" not in message
 
 
+def test_a_git_dependency_gets_no_lockfile_hint(rule_runner: RuleRunner) -> None:
+    add_testproject(rule_runner, "hello")
+    manifest = Path(rule_runner.build_root, "hello", "Cargo.toml")
+    manifest.write_text(manifest.read_text() + '\n[dependencies]\nitoa = { git = "https://example.com/itoa.git" }\n')
+    message = package_error(rule_runner, Address("hello", target_name="hello"))
+    assert "Vendoring the crates locked in hello/Cargo.lock failed" in message
+    assert "cargo update" not in message and "git dependency cannot be fetched" in message
+
+
+@pytest.mark.parametrize(
+    "package_table, problem",
+    [
+        ('[package]\nname = 42\nversion = "0.1.0"\n', "[package].name is an integer (42), but it must be a string"),
+        ('package = "x"\n', "`package` is a string ('x'), but it must be a table"),
+    ],
+)
+def test_a_malformed_package_table_is_not_called_a_workspace_root(
+    rule_runner: RuleRunner, package_table: str, problem: str
+) -> None:
+    add_testproject(rule_runner, "hello")
+    Path(rule_runner.build_root, "hello", "Cargo.toml").write_text(package_table)
+    message = package_error(rule_runner, Address("hello", target_name="hello"))
+    assert f"hello/Cargo.toml: {problem}" in message and "workspace root" not in message
+
+
 def test_compile_error_shows_rustc_diagnostics(rule_runner: RuleRunner) -> None:
     add_testproject(rule_runner, "hello")
     Path(rule_runner.build_root, "hello", "src", "main.rs").write_text('fn main() { let x: u32 = "no"; }\n')

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import tempfile
 from pathlib import Path
 
@@ -206,3 +207,31 @@ def test_a_missing_signed_layout_file_is_a_clear_error(rule_runner: RuleRunner, 
     rule_runner.write_files({"hello/BUILD": RELEASE_BUILD})
     configure_builder(rule_runner, keys)
     assert f"its `signed_layout` {SIGNED} does not exist" in package_error(rule_runner, HELLO)
+
+
+@pytest.mark.parametrize("value", ["../../etc/passwd", "/etc/passwd"])
+def test_a_signed_layout_outside_the_repository_names_the_target_and_field(
+    rule_runner: RuleRunner, keys: dict[str, Path], value: str
+) -> None:
+    add_testproject(rule_runner, "hello")
+    rule_runner.write_files({"hello/BUILD": f'wasm_component(name="hello", signed_layout="{value}")'})
+    configure_builder(rule_runner, keys)
+    message = package_error(rule_runner, HELLO)
+    assert f"hello:hello: `signed_layout` {value!r}" in message and "relative to the target's directory" in message
+
+
+def test_a_signed_layout_that_is_a_fifo_is_refused_unread(rule_runner: RuleRunner, keys: dict[str, Path]) -> None:
+    add_testproject(rule_runner, "hello")
+    rule_runner.write_files({"hello/BUILD": RELEASE_BUILD})
+    os.mkfifo(Path(rule_runner.build_root, SIGNED))
+    configure_builder(rule_runner, keys)
+    message = package_error(rule_runner, HELLO)
+    assert f"hello:hello: its `signed_layout` {SIGNED} is a FIFO, not a regular file" in message
+
+
+def test_an_oversized_signed_layout_is_refused(rule_runner: RuleRunner, keys: dict[str, Path]) -> None:
+    add_testproject(rule_runner, "hello")
+    rule_runner.write_files({"hello/BUILD": RELEASE_BUILD, SIGNED: b"{" + b" " * (4 * 1024 * 1024)})
+    configure_builder(rule_runner, keys)
+    message = package_error(rule_runner, HELLO)
+    assert f"hello:hello: its `signed_layout` {SIGNED} is 4194305 bytes, more than the 4 MiB" in message

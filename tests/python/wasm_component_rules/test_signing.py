@@ -93,9 +93,6 @@ def test_links_of_an_earlier_build_are_cleared_from_dist(rule_runner: RuleRunner
     add_testproject(rule_runner, "hello")
     configure_keys(rule_runner, keys)
     first = package(rule_runner, HELLO)
-    for path, content in first.items():  # what `pants package` wrote to dist/
-        Path(rule_runner.build_root, "dist", path).parent.mkdir(parents=True, exist_ok=True)
-        Path(rule_runner.build_root, "dist", path).write_bytes(content)
 
     write_key(keys["owner"].parent, "functionary", ed25519.Ed25519PrivateKey.generate())
     rule_runner.set_session_values(rule_runner.extra_session_values)
@@ -158,3 +155,22 @@ def test_functionary_keys_without_an_owner_key_are_rejected(rule_runner: RuleRun
     add_testproject(rule_runner, "hello")
     configure(rule_runner, f"--wasm-attest-default-functionary-key={keys['functionary']}")
     assert "no `owner_key`" in package_error(rule_runner, HELLO)
+
+
+def test_a_key_path_linked_to_a_device_is_refused_unread(rule_runner: RuleRunner) -> None:
+    """A key linked to /dev/zero was read until Pants was killed for running out of memory."""
+    add_testproject(rule_runner, "hello")
+    with tempfile.TemporaryDirectory() as outside:  # keys live outside the repository
+        key = Path(outside, "owner.pem")
+        key.symlink_to("/dev/zero")
+        configure(rule_runner, f"--wasm-attest-owner-key={key}", f"--wasm-attest-default-functionary-key={key}")
+        message = package_error(rule_runner, HELLO)
+    assert f"[wasm-attest].owner_key: The private key file {key} is a character device, not a regular file" in message
+
+
+def test_a_development_keys_dir_that_is_a_file_says_so(rule_runner: RuleRunner) -> None:
+    add_testproject(rule_runner, "hello")
+    Path(rule_runner.build_root, ".dev-keys").write_text("a file\n")  # where the fixture points development_keys_dir
+    message = package_error(rule_runner, HELLO)
+    assert "[wasm-attest].development_keys_dir: " in message and ".dev-keys is a file, not a folder" in message
+    assert "writable" not in message
