@@ -46,7 +46,7 @@ SUITE_SOURCES = {
     "sid": "http://deb.debian.org/debian sid main",
 }
 OUTPUT_TAIL_LINES = 40
-# How a maintainer moves a set of pins (toolchain, registry, cargo-auditable) to
+# How a maintainer moves a set of pins (toolchain, registry, cargo-auditable, sandbox) to
 # what the suites offer now; quoted in the error for pins Debian no longer offers.
 REPIN_COMMAND = "python3 build-support/repin.py {pin_set}"
 
@@ -171,7 +171,7 @@ def fetch_debs(
 
     apt runs (and reaches the network) only when a .deb is missing, so a warm
     cache costs nothing but hashing. pin_set names the pins for the re-pin
-    command an error suggests (`toolchain`, `registry`, `cargo-auditable`).
+    command an error suggests (`toolchain`, `registry`, `cargo-auditable`, `sandbox`).
     """
     cache.mkdir(parents=True, exist_ok=True)
     missing = [pin for pin in pins if not cache_is_valid(pin, cached_deb(cache, pin))]

@@ -2,9 +2,10 @@
 """Move the pinned Debian packages to the versions their suites offer now.
 
 Why this exists: the set-up downloads exact package versions (toolchain,
-crate registry, cargo-auditable), and Debian removes a version from a suite
-once a newer one, usually a security update, replaces it. A fresh machine then
-cannot set up until the pins move. This command moves them, for maintainers:
+crate registry, cargo-auditable, bubblewrap), and Debian removes a version
+from a suite once a newer one, usually a security update, replaces it. A fresh
+machine then cannot set up until the pins move. This command moves them, for
+maintainers:
 
   1. fetches the suites' package lists into a private apt state (as the
      set-up does; /etc/apt is never touched);
@@ -21,7 +22,11 @@ cannot set up until the pins move. This command moves them, for maintainers:
      pants.toml if set there), and the Rust version wherever the archive's
      name appears if that changed; the new archive goes into the set-up cache,
      where ./pants and Pants look for it;
-  5. writes the changed files, each replaced atomically, only once all of the
+  5. for bubblewrap, unpacks the new .deb, then updates the `bwrap` binary's
+     sha256 and size in the `[wasm-sandbox]` default `known_versions` and the
+     version there and in ./pants (and in pants.toml if set there); the binary
+     goes into the set-up cache too;
+  6. writes the changed files, each replaced atomically, only once all of the
      above succeeded, and prints what changed (old -> new).
 
 With every pin current it changes nothing and says "all pins current".
@@ -43,6 +48,7 @@ from pathlib import Path
 import debian_index
 import debian_packages
 import pin_updates
+import sandbox_pins
 import toolchain_pins
 from debian_packages import SetupError
 from setup_cache import cache_dir
@@ -52,6 +58,7 @@ BUILD_TOOLCHAIN = REPOSITORY / "build-support" / "toolchain" / "build_toolchain.
 ARCHIVE_PREFIX = "wasm32-wasip2-rust-"
 ARCHIVE_SUFFIX = ".tar.gz"
 TOOLCHAIN = "toolchain"
+SANDBOX = "sandbox"
 ALL = "all"
 
 
@@ -75,14 +82,20 @@ def pin_sets(repository: Path) -> tuple[PinSet, ...]:
         PinSet(TOOLCHAIN, build_support / "toolchain" / "packages.txt", ("host",)),
         PinSet("registry", build_support / "registry" / "packages.txt"),
         PinSet("cargo-auditable", build_support / "cargo_auditable" / "packages.txt"),
+        PinSet(SANDBOX, build_support / "sandbox" / "packages.txt"),
     )
 
 
 @dataclass(frozen=True)
-class Rebuilt:
-    """The toolchain archive built from the new pins, and the edits that pin it."""
+class Output:
+    """A file made from new pins for the set-up cache, and the edits that pin it.
 
-    archive: Path
+    The toolchain archive and the `bwrap` binary are pinned by their own sha256,
+    so they come with edits to the files that pin them.
+    """
+
+    source: Path
+    cache_path: str  # relative to the set-up cache, where ./pants and Pants look for it
     files: dict[Path, str]
     summary: tuple[str, ...]
 
@@ -119,6 +132,15 @@ def plan(
     if problems:
         raise SetupError("cannot re-pin; nothing was changed:\n  " + "\n  ".join(problems))
     return changes
+
+
+def pending_text(files: Mapping[Path, str], path: Path) -> str:
+    """A file's text as this run will write it: an earlier edit of the run, else the file.
+
+    The toolchain and bubblewrap both edit ./pants and pants.toml; each builds
+    on the other's edits instead of overwriting them.
+    """
+    return files[path] if path in files else path.read_text(encoding="utf-8")
 
 
 # --------------------------------------------------------------- toolchain
@@ -169,8 +191,9 @@ def rebuild_toolchain(
     new_pins_text: str,
     work: Path,
     repository: Path,
-) -> Rebuilt:
-    """Build the new archive and compute every file edit that pins it."""
+    files: Mapping[Path, str],
+) -> Output:
+    """Build the new archive and compute every file edit that pins it, on top of files."""
     old_version = rustc_version(old_pins)
     new_version = rustc_version(read_pins(pin_set, new_pins_text))
     archive, sha256, size = build_archive(new_pins_text, work)
@@ -184,7 +207,7 @@ def rebuild_toolchain(
     paths = {toolchain_pins.SUBSYSTEM_FILE, toolchain_pins.PANTS_TOML}
     if new_version != old_version:
         paths.update(site.path for site in toolchain_pins.VERSION_SITES)
-    texts = {path: (repository / path).read_text(encoding="utf-8") for path in sorted(paths)}
+    texts = {path: pending_text(files, repository / path) for path in sorted(paths)}
     old_entry = toolchain_pins.current_entry(texts[toolchain_pins.SUBSYSTEM_FILE], old_version)
     updated = dict(texts)
     updated[toolchain_pins.SUBSYSTEM_FILE] = toolchain_pins.rewrite_subsystem(
@@ -196,8 +219,48 @@ def rebuild_toolchain(
     if new_version != old_version:
         updated = toolchain_pins.rewrite_version_sites(updated, old_version, new_version)
     summary = (f"toolchain archive: {old_entry}", f"                -> {entry}")
-    files = {repository / path: text for path, text in updated.items() if text != texts[path]}
-    return Rebuilt(archive, files, summary)
+    edits = {repository / path: text for path, text in updated.items() if text != texts[path]}
+    return Output(archive, f"{TOOLCHAIN}/{archive.name}", edits, summary)
+
+
+# ----------------------------------------------------------------- sandbox
+
+
+def repin_sandbox(
+    changes: Sequence[pin_updates.Change],
+    debs: Path,
+    work: Path,
+    repository: Path,
+    files: Mapping[Path, str],
+) -> Output:
+    """Unpack the new bubblewrap .deb and compute every file edit that pins its `bwrap`.
+
+    The binary, not the .deb, is what Pants pins, so its sha256 and size come
+    from the unpacked file; it is made executable as fetch_bubblewrap.py makes
+    the copy it puts in the set-up cache.
+    """
+    if [change.old.name for change in changes] != [sandbox_pins.PACKAGE]:
+        raise SetupError(
+            f"build-support/sandbox/packages.txt must pin exactly one package, "
+            f"{sandbox_pins.PACKAGE}; nothing was changed"
+        )
+    [change] = changes
+    old_version, new_version = change.old.version, change.new.version
+    root = work / SANDBOX
+    debian_packages.unpack_deb(change.new, debian_packages.cached_deb(debs, change.new), root)
+    binary = root / sandbox_pins.BINARY
+    if not binary.is_file():
+        raise SetupError(f"{change.new.name} {new_version} has no {sandbox_pins.BINARY}")
+    binary.chmod(0o755)
+    entry = toolchain_pins.known_version_entry(
+        new_version, debian_packages.sha256_of(binary), binary.stat().st_size
+    )
+    texts = {path: pending_text(files, repository / path) for path in sandbox_pins.PATHS}
+    old_entry = toolchain_pins.current_entry(texts[sandbox_pins.SUBSYSTEM_FILE], old_version)
+    updated = sandbox_pins.rewrite_files(texts, old_version, new_version, entry)
+    summary = (f"sandbox bwrap: {old_entry}", f"            -> {entry}")
+    edits = {repository / path: text for path, text in updated.items() if text != texts[path]}
+    return Output(binary, f"{SANDBOX}/{sandbox_pins.cache_name(new_version)}", edits, summary)
 
 
 # ----------------------------------------------------------------- writing
@@ -211,26 +274,27 @@ def stage_file(path: Path, text: str) -> Path:
     return staged
 
 
-def stage_archive(archive: Path, dest_dir: Path) -> tuple[Path, Path]:
-    """Copy the archive into dest_dir under a temporary name; return it and its final path."""
-    dest_dir.mkdir(parents=True, exist_ok=True)
-    final = dest_dir / archive.name
-    staged = dest_dir / f".{archive.name}.repin-{os.getpid()}"
-    shutil.copyfile(archive, staged)
-    return staged, final
+def stage_copy(source: Path, final: Path) -> Path:
+    """Copy source beside final under a temporary name, keeping its mode (bwrap is executable)."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    staged = final.with_name(f".{final.name}.repin-{os.getpid()}")
+    shutil.copy(source, staged)
+    return staged
 
 
-def commit(files: Mapping[Path, str], archive: Path | None, archive_dir: Path) -> list[Path]:
+def commit(files: Mapping[Path, str], copies: Mapping[Path, Path]) -> list[Path]:
     """Stage every output, then rename each into place: no file is left half-written.
 
-    If staging fails, the staged copies are removed and nothing has changed.
+    files maps each edited file to its new text; copies maps each final path
+    in the set-up cache to the file that goes there. If staging fails, the
+    staged copies are removed and nothing has changed.
     """
     staged: list[tuple[Path, Path]] = []
     try:
         for path, text in files.items():
             staged.append((stage_file(path, text), path))
-        if archive is not None:
-            staged.append(stage_archive(archive, archive_dir))
+        for final, source in copies.items():
+            staged.append((stage_copy(source, final), final))
     except BaseException:
         for temporary, _ in staged:
             temporary.unlink(missing_ok=True)
@@ -243,8 +307,12 @@ def commit(files: Mapping[Path, str], archive: Path | None, archive_dir: Path) -
 # -------------------------------------------------------------------- main
 
 
-def repin(chosen: Sequence[PinSet], repository: Path, dry_run: bool, archive_dir: Path) -> int:
-    """Plan, download, rebuild and write; see the module docstring."""
+def repin(chosen: Sequence[PinSet], repository: Path, dry_run: bool, cache: Path) -> int:
+    """Plan, download, rebuild and write; see the module docstring.
+
+    cache is the set-up cache, where the rebuilt toolchain archive and a new
+    `bwrap` go.
+    """
     texts = {pin_set.name: pin_set.path.read_text(encoding="utf-8") for pin_set in chosen}
     pins = {pin_set.name: read_pins(pin_set, texts[pin_set.name]) for pin_set in chosen}
     wanted = sorted({(pin.suite, pin.name) for group in pins.values() for pin in group})
@@ -274,16 +342,22 @@ def repin(chosen: Sequence[PinSet], repository: Path, dry_run: bool, archive_dir
                 files[pin_set.path] = pin_updates.rewrite_pins(
                     texts[pin_set.name], changes[pin_set.name]
                 )
-        rebuilt = None
+        outputs: list[Output] = []
         toolchain = next((s for s in chosen if s.name == TOOLCHAIN and changes[s.name]), None)
         if toolchain is not None:
-            rebuilt = rebuild_toolchain(
-                toolchain, pins[TOOLCHAIN], files[toolchain.path], work, repository
+            outputs.append(
+                rebuild_toolchain(
+                    toolchain, pins[TOOLCHAIN], files[toolchain.path], work, repository, files
+                )
             )
-            files.update(rebuilt.files)
-            for line in rebuilt.summary:
+            files.update(outputs[-1].files)
+        if changes.get(SANDBOX):
+            outputs.append(repin_sandbox(changes[SANDBOX], work / "debs", work, repository, files))
+            files.update(outputs[-1].files)
+        for output in outputs:
+            for line in output.summary:
                 log(line)
-        written = commit(files, rebuilt.archive if rebuilt else None, archive_dir)
+        written = commit(files, {cache / output.cache_path: output.source for output in outputs})
     for path in written:
         log(f"wrote {path}")
     log("review and commit the changes; ./pants fetches what changed on its next run")
@@ -301,7 +375,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         "pins",
         choices=[*(pin_set.name for pin_set in pin_sets(REPOSITORY)), ALL],
         help="which packages.txt to re-pin: build-support/toolchain, build-support/registry, "
-        "build-support/cargo_auditable, or all three",
+        "build-support/cargo_auditable, build-support/sandbox, or all four",
     )
     parser.add_argument(
         "--dry-run",
@@ -309,11 +383,11 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         help="only print which pins would move; download, build and write nothing",
     )
     parser.add_argument(
-        "--archive-dir",
+        "--cache",
         type=Path,
-        default=cache_dir() / "toolchain",
-        help="where a rebuilt toolchain archive goes (default: %(default)s, "
-        "the set-up cache that ./pants and pants.toml read)",
+        default=cache_dir(),
+        help="where a rebuilt toolchain archive (under toolchain/) and a new bwrap (under "
+        "sandbox/) go (default: %(default)s, the set-up cache that ./pants and pants.toml read)",
     )
     return parser.parse_args(argv)
 
@@ -323,7 +397,7 @@ def main(argv: Sequence[str]) -> int:
     args = parse_args(argv)
     chosen = [pin_set for pin_set in pin_sets(REPOSITORY) if args.pins in (pin_set.name, ALL)]
     try:
-        return repin(chosen, REPOSITORY, args.dry_run, args.archive_dir.resolve())
+        return repin(chosen, REPOSITORY, args.dry_run, args.cache.resolve())
     except (SetupError, OSError, UnicodeDecodeError) as error:
         print(f"repin: error: {error}", file=sys.stderr)
         return 1

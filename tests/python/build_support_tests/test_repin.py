@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import shutil
+import stat
 from pathlib import Path
 
 import pytest
@@ -22,16 +24,29 @@ PATCHELF = f"bookworm patchelf 0.14.3-1+b1 {PATCHELF_SHA}\n"
 LIBGCC_SHA = "3c71917b490d1a17aed43196a2787a256ecf060526cdb20216a74bedc061b150"
 HOST = "host wasm-component-ld 0.5.21 " + "e" * 64 + "\n"
 SUBSYSTEM = f'default_known_versions = [\n    "1.96.0|linux_x86_64|{OLD_SHA}|182301438",\n]\n'
+BWRAP_SHA = "3cc9134a3286ad01a323dcd924ba123eb634cefaeec82d774257e06308aeaadb"
+CURRENT_BWRAP = f"bookworm bubblewrap 0.8.0-2+deb12u1 {BWRAP_SHA}\n"
+# 0.8.0-2 is what bookworm shipped before the recorded index's 0.8.0-2+deb12u1 replaced it.
+STALE_BWRAP = "bookworm bubblewrap 0.8.0-2 " + "2" * 64 + "\n"
+OLD_BWRAP_ENTRY = f"0.8.0-2|linux_x86_64|{'d' * 64}|71000"
+SANDBOX_SUBSYSTEM = f'default_version = "0.8.0-2"\ndefault_known_versions = ["{OLD_BWRAP_ENTRY}"]\n'
+LAUNCHER = 'readonly BUBBLEWRAP_VERSION="0.8.0-2"  # as pinned\n'
+# What the faked unpack puts at usr/bin/bwrap.
+BWRAP = b"bwrap binary"
+BWRAP_ENTRY = f"0.8.0-2+deb12u1|linux_x86_64|{hashlib.sha256(BWRAP).hexdigest()}|{len(BWRAP)}"
 
 
-def write_repository(root: Path, rustc_line: str) -> None:
+def write_repository(root: Path, rustc_line: str, bwrap_line: str = CURRENT_BWRAP) -> None:
     """A repository holding just what the re-pin reads and writes."""
     files = {
         "build-support/toolchain/packages.txt": f"# the toolchain\n{rustc_line}{PATCHELF}{HOST}",
         "build-support/registry/packages.txt": "# crates\n" + PATCHELF,
         "build-support/cargo_auditable/packages.txt": f"trixie libgcc-s1 14.2.0-19 {LIBGCC_SHA}\n",
+        "build-support/sandbox/packages.txt": "# bwrap\n" + bwrap_line,
         "pants.toml": "[GLOBAL]\n",
+        "pants": LAUNCHER,
         "pants-plugins/wasm_component/subsystems/toolchain.py": SUBSYSTEM,
+        "pants-plugins/wasm_component/subsystems/sandbox.py": SANDBOX_SUBSYSTEM,
     }
     for path, text in files.items():
         (root / path).parent.mkdir(parents=True, exist_ok=True)
@@ -52,9 +67,34 @@ def downloads(monkeypatch: pytest.MonkeyPatch) -> list[Pin]:
     return fetched
 
 
-def run(root: Path, which: str, archive_dir: Path) -> int:
+@pytest.fixture
+def unpacked(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """Stand in for `dpkg-deb -x`: lay out BWRAP as the package does; record which .debs."""
+    debs: list[Path] = []
+
+    def unpack(_pin: Pin, deb: Path, dest: Path) -> None:
+        debs.append(deb)
+        binary = dest / "usr" / "bin" / "bwrap"
+        binary.parent.mkdir(parents=True)
+        binary.write_bytes(BWRAP)
+        binary.chmod(0o644)
+
+    monkeypatch.setattr(debian_packages, "unpack_deb", unpack)
+    return debs
+
+
+def fake_build(monkeypatch: pytest.MonkeyPatch, root: Path) -> Path:
+    """Stand in for build_toolchain.py: an archive of the same Rust release."""
+    built = root / "built" / "wasm32-wasip2-rust-1.96.0.tar.gz"
+    built.parent.mkdir()
+    built.write_bytes(b"archive")
+    monkeypatch.setattr(repin, "build_archive", lambda _text, _work: (built, "c" * 64, 7))
+    return built
+
+
+def run(root: Path, which: str, cache: Path) -> int:
     chosen = [pin_set for pin_set in repin.pin_sets(root) if which in (pin_set.name, "all")]
-    return repin.repin(chosen, root, dry_run=False, archive_dir=archive_dir)
+    return repin.repin(chosen, root, dry_run=False, cache=cache)
 
 
 def snapshot(root: Path) -> dict[str, str]:
@@ -77,10 +117,7 @@ def test_toolchain_repin_rewrites_pins_and_archive_pin(
     tmp_path: Path, downloads: list[Pin], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     write_repository(tmp_path, STALE_RUSTC)
-    built = tmp_path / "built" / "wasm32-wasip2-rust-1.96.0.tar.gz"
-    built.parent.mkdir()
-    built.write_bytes(b"archive")
-    monkeypatch.setattr(repin, "build_archive", lambda _text, _work: (built, "c" * 64, 7))
+    built = fake_build(monkeypatch, tmp_path)
     assert run(tmp_path, "toolchain", tmp_path / "cache") == 0
     assert [pin.version for pin in downloads] == ["1.96.0+dfsg1-1~deb12u2"]
     pins = (tmp_path / "build-support/toolchain/packages.txt").read_text()
@@ -88,7 +125,7 @@ def test_toolchain_repin_rewrites_pins_and_archive_pin(
     assert f"bookworm-security rustc-web 1.96.0+dfsg1-1~deb12u2 {RUSTC_U2_SHA}\n" in pins
     subsystem = (tmp_path / "pants-plugins/wasm_component/subsystems/toolchain.py").read_text()
     assert f'"1.96.0|linux_x86_64|{"c" * 64}|7"' in subsystem
-    assert (tmp_path / "cache" / built.name).read_bytes() == b"archive"
+    assert (tmp_path / "cache" / "toolchain" / built.name).read_bytes() == b"archive"
     assert (tmp_path / "pants.toml").read_text() == "[GLOBAL]\n"
 
 
@@ -115,3 +152,57 @@ def test_a_pin_needing_a_human_stops_everything(tmp_path: Path, downloads: list[
     with pytest.raises(debian_packages.SetupError, match="registry: librust-gone-dev"):
         run(tmp_path, "all", tmp_path / "cache")
     assert snapshot(tmp_path) == before and downloads == []
+
+
+def test_sandbox_repin_moves_the_deb_pin_and_every_bwrap_pin(
+    tmp_path: Path, downloads: list[Pin], unpacked: list[Path]
+) -> None:
+    write_repository(tmp_path, CURRENT_RUSTC, STALE_BWRAP)
+    assert run(tmp_path, "sandbox", tmp_path / "cache") == 0
+    [new_pin] = downloads
+    assert (new_pin.version, new_pin.sha256) == ("0.8.0-2+deb12u1", BWRAP_SHA)
+    assert [deb.name for deb in unpacked] == ["bubblewrap_0.8.0-2+deb12u1.deb"]
+    pins = (tmp_path / "build-support/sandbox/packages.txt").read_text()
+    assert pins == "# bwrap\n" + CURRENT_BWRAP
+    subsystem = (tmp_path / "pants-plugins/wasm_component/subsystems/sandbox.py").read_text()
+    assert subsystem == SANDBOX_SUBSYSTEM.replace('"0.8.0-2"', '"0.8.0-2+deb12u1"').replace(
+        OLD_BWRAP_ENTRY, BWRAP_ENTRY
+    )
+    launcher = (tmp_path / "pants").read_text()
+    assert launcher == 'readonly BUBBLEWRAP_VERSION="0.8.0-2+deb12u1"  # as pinned\n'
+    assert (tmp_path / "pants.toml").read_text() == "[GLOBAL]\n"
+    cached = tmp_path / "cache" / "sandbox" / "bwrap-0.8.0-2+deb12u1"
+    assert cached.read_bytes() == BWRAP
+    assert stat.S_IMODE(cached.stat().st_mode) == 0o755
+
+
+def test_all_keeps_the_toolchains_and_the_sandboxs_edits_of_pants_toml(
+    tmp_path: Path, downloads: list[Pin], unpacked: list[Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_repository(tmp_path, STALE_RUSTC, STALE_BWRAP)
+    toml = (
+        f'[wasm-toolchain]\nknown_versions = ["1.96.0|linux_x86_64|{OLD_SHA}|182301438"]\n\n'
+        f'[wasm-sandbox]\nversion = "0.8.0-2"\nknown_versions = ["{OLD_BWRAP_ENTRY}"]\n'
+    )
+    (tmp_path / "pants.toml").write_text(toml)
+    fake_build(monkeypatch, tmp_path)
+    assert run(tmp_path, "all", tmp_path / "cache") == 0
+    assert (tmp_path / "pants.toml").read_text() == (
+        f'[wasm-toolchain]\nknown_versions = ["1.96.0|linux_x86_64|{"c" * 64}|7"]\n\n'
+        f'[wasm-sandbox]\nversion = "0.8.0-2+deb12u1"\nknown_versions = ["{BWRAP_ENTRY}"]\n'
+    )
+    assert sorted(path.name for path in (tmp_path / "cache").rglob("*")) == [
+        "bwrap-0.8.0-2+deb12u1", "sandbox", "toolchain", "wasm32-wasip2-rust-1.96.0.tar.gz"
+    ]
+
+
+def test_a_bwrap_pin_that_is_not_found_writes_nothing(
+    tmp_path: Path, downloads: list[Pin], unpacked: list[Path]
+) -> None:
+    write_repository(tmp_path, CURRENT_RUSTC, STALE_BWRAP)
+    (tmp_path / "pants").write_text('readonly BWRAP_VERSION="0.8.0-2"\n')
+    before = snapshot(tmp_path)
+    with pytest.raises(debian_packages.SetupError, match="pants: expected `readonly BUBBLEWRAP"):
+        run(tmp_path, "sandbox", tmp_path / "cache")
+    assert snapshot(tmp_path) == before
+    assert not (tmp_path / "cache").exists()
