@@ -76,6 +76,7 @@ try:
         attestation_files,
         component_provenance,
         delivery_evidence,
+        lockfile_descriptor,
         source_descriptor,
         toolchain_descriptor,
     )
@@ -88,6 +89,7 @@ try:
     from wasm_attest.keys import development_keys, public_key_from_pem, public_key_pem
     from wasm_attest.provenance import Provenance
     from wasm_attest.sbom import Sbom, SbomInputs, build_sbom
+    from wasm_attest.source.checkout import Checkout
     from wasm_attest.verification import verify_attestations
 
     from testprojects import (
@@ -495,6 +497,7 @@ def provenance_of(
     delivered: Mapping[str, str],
 ) -> Provenance:
     """The provenance attest.py writes for a build with the pinned toolchain archive."""
+    checkout = Checkout(revision.commit, remote=None)
     return component_provenance(
         files=files,
         parameters=BuildParameters(
@@ -507,11 +510,14 @@ def provenance_of(
         ),
         sbom=sbom,
         delivered=delivered,
-        lockfile_uri=f"{component.root.as_posix()}/{LOCKFILE}",
-        source=source_descriptor(revision.commit, sources),
+        # The benchmark measures cost, not the checkout's state: it names the commit as the plugin does for a clean one.
+        lockfile=lockfile_descriptor(checkout, f"{component.root.as_posix()}/{LOCKFILE}", delivered[LOCKFILE]),
+        source=source_descriptor(checkout, component.root.as_posix(), sources),
         toolchain=toolchain_descriptor(toolchain.rustc_release, toolchain.archive_sha256, toolchain.identity),
         builder_id=BUILDER_ID,
-        timestamp=revision.timestamp,
+        source_date=revision.timestamp,
+        started_on=revision.timestamp,
+        finished_on=revision.timestamp,
         isolation=no_isolation(),  # the benchmark runs cargo directly, without the build sandbox
     )
 

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import tempfile
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 
 from pants.base.build_root import BuildRoot
@@ -45,6 +46,7 @@ from pants.util.frozendict import FrozenDict
 
 from wasm_attest.errors import WasmAttestError
 from wasm_attest.keys import public_key_from_pem
+from wasm_attest.source.checkout import Checkout
 from wasm_attest.verification import VerificationError, verify_attestations
 from wasm_component.dist_folder import checked_folder, remove_folder, replace_folder
 from wasm_component.output_folders import clash_message, output_folder_clashes
@@ -53,7 +55,9 @@ from wasm_component.util_rules.attest import AttestationRequest, AttestedCompone
 from wasm_component.util_rules.build import BuiltComponent
 from wasm_component.util_rules.cargo_project import CargoProject, CargoProjectRequest
 from wasm_component.util_rules.signed_layout import CommittedLayout, CommittedLayoutRequest
+from wasm_component.subsystems.attestation import AttestationSubsystem
 from wasm_component.util_rules.signing_keys import SigningIdentity, SigningIdentityRequest
+from wasm_component.util_rules.source_revision import CheckoutRequest, refuse_modified_checkout
 
 
 class PackageVerificationError(WasmAttestError):
@@ -101,13 +105,16 @@ class WasmComponentOutputFolders:
 
 
 @rule(desc="Build, attest and verify a wasm_component")
-async def verified_component(field_set: WasmComponentFieldSet) -> VerifiedComponent:
-    # The layout and the keys first: configuration errors should not wait for a build.
+async def verified_component(field_set: WasmComponentFieldSet, options: AttestationSubsystem) -> VerifiedComponent:
+    started_on = datetime.now(timezone.utc)  # the provenance's startedOn: when this bundle's build began
+    # The layout, the keys and the checkout first: configuration errors should not wait for a build.
     layout = await Get(CommittedLayout, CommittedLayoutRequest(field_set.address))
     identity = await Get(SigningIdentity, SigningIdentityRequest(release_mode=layout.content is not None))
     project = await Get(CargoProject, CargoProjectRequest(field_set.address))
+    checkout = await Get(Checkout, CheckoutRequest(project))
+    refuse_modified_checkout(project, checkout, options, signed_layout=layout.path)
     component = await Get(BuiltComponent, CargoProject, project)
-    attested = await Get(AttestedComponent, AttestationRequest(project, component, layout, identity))
+    attested = await Get(AttestedComponent, AttestationRequest(project, component, layout, identity, started_on))
     contents = await Get(DigestContents, Digest, attested.digest)
     try:
         _verify_before_delivery(contents, attested)

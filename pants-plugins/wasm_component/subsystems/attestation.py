@@ -6,6 +6,15 @@ from pants.option.option_types import BoolOption, DictOption, IntOption, StrList
 from pants.option.subsystem import Subsystem
 from pants.util.strutil import softwrap
 
+from wasm_attest.errors import WasmAttestError
+
+MIN_LAYOUT_EXPIRY_DAYS = 1
+MAX_LAYOUT_EXPIRY_DAYS = 3650
+
+
+class AttestationOptionError(WasmAttestError):
+    """An `[wasm-attest]` option has a value outside its allowed range."""
+
 
 class AttestationSubsystem(Subsystem):
     options_scope = "wasm-attest"
@@ -89,15 +98,41 @@ class AttestationSubsystem(Subsystem):
             """
         ),
     )
-    layout_expiry_days = IntOption(
-        default=365,
+    require_clean_tree = BoolOption(
+        default=False,
         help=softwrap(
             """
-            How many days after signing the layout expires; verification fails after that. For
-            `generate-layout`, counted from the moment it writes the layout.
+            Refuse to build a component when a file its build reads differs from the checked-out
+            commit (edited, staged, untracked or git-ignored, or a tracked file deleted beside
+            them). Release mode (`require_signed_layouts`, or a target's `signed_layout`) always
+            refuses. Otherwise such a build records the commit only as a base, marked modified,
+            with the SHA-256 of the files it read.
             """
         ),
     )
+    _layout_expiry_days = IntOption(
+        "--layout-expiry-days",
+        default=365,
+        help=softwrap(
+            f"""
+            How many days after signing the layout expires ({MIN_LAYOUT_EXPIRY_DAYS} to
+            {MAX_LAYOUT_EXPIRY_DAYS}); verification fails after that. For `generate-layout`,
+            counted from the moment it writes the layout.
+            """
+        ),
+    )
+
+    @property
+    def layout_expiry_days(self) -> int:
+        """The option, checked: a layout that expires at once (or before it is signed) could never verify."""
+        days = self._layout_expiry_days
+        if not MIN_LAYOUT_EXPIRY_DAYS <= days <= MAX_LAYOUT_EXPIRY_DAYS:
+            raise AttestationOptionError(
+                f"[wasm-attest].layout_expiry_days is {days}; set it to a whole number of days from "
+                f"{MIN_LAYOUT_EXPIRY_DAYS} to {MAX_LAYOUT_EXPIRY_DAYS} (the layout expires that long after it is signed)."
+            )
+        return days
+
     builder_id = StrOption(
         default="https://wasm-attest.dev/builders/pants",
         help="The SLSA `builder.id` written into provenance: name the CI system that runs the build.",

@@ -15,7 +15,7 @@ and signed here, or, in release mode, the owner's committed signed layout.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import Mapping
 
@@ -36,6 +36,7 @@ from pants.util.frozendict import FrozenDict
 
 from wasm_attest.component_pipeline import (
     BUILD,
+    LOCKFILE,
     VENDOR,
     WASM_TARGET,
     BuildParameters,
@@ -44,6 +45,7 @@ from wasm_attest.component_pipeline import (
     attestation_files,
     component_provenance,
     delivery_evidence,
+    lockfile_descriptor,
     release_attestation_files,
     source_descriptor,
     toolchain_descriptor,
@@ -55,6 +57,7 @@ from wasm_attest.embedding import embed_attestable_sections
 from wasm_attest.keys import PublicKeyLike, public_key_pem
 from wasm_attest.provenance import Provenance
 from wasm_attest.sbom import SbomInputs, build_sbom
+from wasm_attest.source.checkout import Checkout
 from wasm_component.subsystems.attestation import AttestationSubsystem
 from wasm_component.util_rules.build import BuiltComponent
 from wasm_component.util_rules.cargo_metadata import CargoMetadata, CargoMetadataRequest
@@ -67,7 +70,7 @@ from wasm_component.util_rules.signing_keys import (
     password_variables,
     trusted_owner_keys,
 )
-from wasm_component.util_rules.source_revision import SourceRevision
+from wasm_component.util_rules.source_revision import CheckoutRequest, SourceRevision
 from wasm_component.util_rules.step_record import file_hashes
 from wasm_component.util_rules.sandbox import BuildSandbox
 from wasm_component.util_rules.toolchain import RustToolchain
@@ -92,6 +95,7 @@ class ComponentEvidence:
     """The component, its Cargo.lock and its SBOM, flat."""
     steps: Mapping[str, StepEvidence]
     provenance: Provenance
+    """The statement to sign; its startedOn/finishedOn are set when it is signed (`attest_component`)."""
     notices: tuple[str, ...]
 
 
@@ -101,9 +105,10 @@ async def component_evidence(
 ) -> ComponentEvidence:
     project, component = request.project, request.component
     files = ComponentFiles(component.filename)
-    metadata, revision, lockfile, built = await MultiGet(
+    metadata, revision, checkout, lockfile, built = await MultiGet(
         Get(CargoMetadata, CargoMetadataRequest(project, component.vendored)),
         Get(SourceRevision),
+        Get(Checkout, CheckoutRequest(project)),
         Get(Digest, DigestSubset(project.sources_digest, PathGlobs([project.lockfile_path]))),
         Get(DigestContents, Digest, component.digest),
     )
@@ -118,7 +123,7 @@ async def component_evidence(
     embedded = embed_attestable_sections(
         built[0].content,
         dependency_list(inventory),
-        metadata_from_cargo_metadata(metadata.json, inventory.root.id, revision=revision.commit),
+        metadata_from_cargo_metadata(metadata.json, inventory.root.id, revision=checkout.revision()),
     )
     sbom = build_sbom(
         SbomInputs(
@@ -177,11 +182,14 @@ async def component_evidence(
         ),
         sbom=sbom,
         delivered=delivered,
-        lockfile_uri=project.lockfile_path,
-        source=source_descriptor(revision.commit, sources),
+        lockfile=lockfile_descriptor(checkout, project.lockfile_path, delivered[LOCKFILE]),
+        source=source_descriptor(checkout, project.root, sources),
         toolchain=toolchain_descriptor(toolchain.rustc_release, toolchain.archive_sha256, toolchain.identity),
         builder_id=options.builder_id,
-        timestamp=timestamp,
+        source_date=timestamp,
+        # The reproducible time until `attest_component` signs it with the build's real times.
+        started_on=timestamp,
+        finished_on=timestamp,
         isolation=sandbox.isolation,
     )
     notices = sbom.warnings
@@ -197,6 +205,8 @@ class AttestationRequest:
     layout: CommittedLayout
     identity: SigningIdentity
     """Who signs: part of the request so that new keys re-sign rather than reuse old signatures."""
+    started_on: datetime
+    """When this bundle's build began: the provenance's startedOn (its finishedOn is when it is signed)."""
 
 
 @dataclass(frozen=True)
@@ -220,10 +230,11 @@ async def attest_component(request: AttestationRequest, options: AttestationSubs
         Get(ComponentEvidence, EvidenceRequest(request.project, request.component)),
         Get(EnvironmentVars, EnvironmentVarsRequest(password_variables(options))),
     )
+    provenance = replace(evidence.provenance, started_on=request.started_on, finished_on=datetime.now(timezone.utc))
     if request.layout.content is None:
         loaded = load_signers(options, env)
         attestations = attestation_files(
-            evidence.files, evidence.steps, loaded.signers, evidence.provenance, layout_expires=layout_expiry(options)
+            evidence.files, evidence.steps, loaded.signers, provenance, layout_expires=layout_expiry(options)
         )
         trusted: tuple[PublicKeyLike, ...] = (loaded.signers.owner.public_key,)
         key_notice = loaded.notice
@@ -233,7 +244,7 @@ async def attest_component(request: AttestationRequest, options: AttestationSubs
             evidence.files,
             evidence.steps,
             functionaries.keys,
-            evidence.provenance,
+            provenance,
             request.layout.content,
             layout_origin=str(request.layout.path),
         )

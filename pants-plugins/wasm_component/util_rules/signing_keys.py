@@ -74,6 +74,7 @@ class SigningIdentity:
 
 @_uncacheable_rule(desc="Check the signing keys")
 async def signing_identity(request: SigningIdentityRequest, options: AttestationSubsystem) -> SigningIdentity:
+    options.layout_expiry_days  # checked here, before any build, as the keys are
     env = await Get(EnvironmentVars, EnvironmentVarsRequest(password_variables(options)))
     if request.release_mode:
         functionaries = load_functionaries(options, env).keys

@@ -28,12 +28,14 @@ from wasm_attest.keys import PublicKeyLike, SigningKey
 from wasm_attest.layout import ArtifactMatch, StepPlan, derive_layout, layout_files, presigned_layout_files
 from wasm_attest.links import build_link, sign_link
 from wasm_attest.provenance import (
+    NO_DIGEST_ANNOTATION,
     WASM_COMPONENT_BUILD_TYPE,
     Provenance,
     ResourceDescriptor,
     provenance_file_name,
     sign_provenance,
 )
+from wasm_attest.source.checkout import Checkout, sources_sha256
 
 if TYPE_CHECKING:  # the SBOM library is heavy; verification imports this module only for names
     from wasm_attest.sbom import Sbom
@@ -262,17 +264,6 @@ def signed_evidence_files(
     return bundle
 
 
-def source_tree_digest(sources: Mapping[str, str]) -> str:
-    """One sha256 for a set of source files (path -> sha256), for provenance when there is no git commit.
-
-    It hashes the sorted `<sha256>  <path>` lines, the format of `sha256sum`, so
-    anyone can recompute it from a checkout.
-    """
-    listing = "".join(f"{digest}  {path}\n" for path, digest in sorted(sources.items()))
-    return hashlib.sha256(listing.encode()).hexdigest()
-
-
-
 def delivery_evidence(
     files: ComponentFiles,
     built_component_sha256: str,
@@ -307,28 +298,66 @@ def delivery_evidence(
     }
 
 
-def source_descriptor(commit: str | None, sources: Mapping[str, str]) -> ResourceDescriptor:
-    """The source tree as provenance names it: its git commit, or the digest of its files outside git."""
-    if commit:
-        return ResourceDescriptor(uri="git+source-tree", digest={"gitCommit": commit}, name="source")
-    return ResourceDescriptor(uri="source-tree", digest={"sha256": source_tree_digest(sources)}, name="source")
+def source_descriptor(checkout: Checkout, cargo_root: str, sources: Mapping[str, str]) -> ResourceDescriptor:
+    """The source tree as provenance names it (see `wasm_attest.source.checkout` for the URIs).
+
+    A clean checkout is named by its commit. A modified one, or one outside
+    git, by the SHA-256 of the exact files the build read (`sources`, path ->
+    sha256, as in the build link's materials); a modified one also says so and
+    names its base commit, so it never passes for a build of that commit.
+    """
+    uri = checkout.uri(cargo_root)
+    if checkout.commit and not checkout.is_modified:
+        return ResourceDescriptor(uri=uri, digest={"gitCommit": checkout.commit}, name="source")
+    return ResourceDescriptor(
+        uri=uri,
+        digest={"sha256": sources_sha256(sources)},
+        name="source",
+        annotations=checkout.source_annotations(),
+    )
 
 
 def toolchain_descriptor(rustc_release: str, archive_sha256: str | None, identity: str) -> ResourceDescriptor:
-    """The toolchain as provenance names it: the pinned archive, or a local toolchain's identity.
+    """The toolchain as provenance names it: a `pkg:generic` purl of the pinned archive, or of a local toolchain.
 
+    The archive is `wasm32-wasip2-rust-<release>.tar.gz`, pinned by its sha256.
     A local rustup toolchain is identified, not pinned, so the digest recorded
     is that of its identity (`rustc -vV` and `cargo -V`).
     """
     if archive_sha256:
         return ResourceDescriptor(
-            uri=f"wasm-toolchain:rust-{rustc_release}-{WASM_TARGET}", digest={"sha256": archive_sha256}, name="toolchain"
+            uri=f"pkg:generic/{WASM_TARGET}-rust@{rustc_release}", digest={"sha256": archive_sha256}, name="toolchain"
         )
     return ResourceDescriptor(
-        uri=f"rustup-toolchain:rust-{rustc_release}",
+        uri=f"pkg:generic/rustup-toolchain@{rustc_release}",
         digest={"sha256": hashlib.sha256(identity.encode()).hexdigest()},
         name="toolchain",
+        annotations={"identity": "sha256 of the local toolchain's `rustc -vV` and `cargo -V`"},
     )
+
+
+def crate_descriptors(sbom: Sbom) -> list[ResourceDescriptor]:
+    """Every fetched crate the SBOM lists (linked and build-only), by purl, with its SHA-256 when Cargo.lock has one.
+
+    A crate whose Cargo.lock checksum is not a SHA-256 (Debian's "Could not get
+    crate checksum") is listed without a digest, and says why. In-repo crates
+    have no purl; their files are part of the source entry.
+    """
+    return [
+        ResourceDescriptor(uri=crate.purl, digest={"sha256": crate.sha256}, name=crate.name)
+        if crate.sha256
+        else ResourceDescriptor(
+            uri=crate.purl, digest={}, name=crate.name, annotations={NO_DIGEST_ANNOTATION: _NO_CRATE_DIGEST}
+        )
+        for crate in (*sbom.linked, *sbom.build_only)
+        if crate.purl
+    ]
+
+
+_NO_CRATE_DIGEST = (
+    "Cargo.lock records no SHA-256 checksum for this crate (see the SBOM's wasm-attest:hash property); "
+    "its content is pinned by the vendor link's materials"
+)
 
 
 def component_provenance(
@@ -337,24 +366,24 @@ def component_provenance(
     parameters: BuildParameters,
     sbom: Sbom,
     delivered: Mapping[str, str],
-    lockfile_uri: str,
+    lockfile: ResourceDescriptor,
     source: ResourceDescriptor,
     toolchain: ResourceDescriptor,
     builder_id: str,
-    timestamp: datetime,
+    source_date: datetime,
+    started_on: datetime,
+    finished_on: datetime,
     isolation: BuildIsolation,
 ) -> Provenance:
     """SLSA provenance of the component: its subject, what was asked, every input resolved, and how the
     build was isolated (`internalParameters.isolation`, which verification can require).
 
     resolvedDependencies are the source tree, Cargo.lock, the toolchain and
-    every crate the SBOM lists with a purl and a real SHA-256.
+    every crate the SBOM lists with a purl. `started_on`/`finished_on` are when
+    the build really ran; `source_date` (SOURCE_DATE_EPOCH, else the commit
+    time) is the time the reproducible files carry, recorded as
+    `internalParameters.sourceDateEpoch`.
     """
-    crates = [
-        ResourceDescriptor(uri=crate.purl, digest={"sha256": crate.sha256}, name=crate.name)
-        for crate in (*sbom.linked, *sbom.build_only)
-        if crate.purl and crate.sha256
-    ]
     return Provenance(
         subject_name=files.component,
         subject_sha256=delivered[files.component],
@@ -367,14 +396,17 @@ def component_provenance(
             "noDefaultFeatures": parameters.no_default_features,
             "profile": parameters.profile,
         },
-        resolved_dependencies=[
-            source,
-            ResourceDescriptor(uri=lockfile_uri, digest={"sha256": delivered[LOCKFILE]}, name=LOCKFILE),
-            toolchain,
-            *crates,
-        ],
+        resolved_dependencies=[source, lockfile, toolchain, *crate_descriptors(sbom)],
         builder_id=builder_id,
-        started_on=timestamp,
-        finished_on=timestamp,
-        internal_parameters={"isolation": isolation.to_dict()},
+        started_on=started_on,
+        finished_on=finished_on,
+        internal_parameters={
+            "isolation": isolation.to_dict(),
+            "sourceDateEpoch": int(source_date.timestamp()),
+        },
     )
+
+
+def lockfile_descriptor(checkout: Checkout, lockfile_path: str, sha256: str) -> ResourceDescriptor:
+    """Cargo.lock as provenance names it: its URI in the repository (`lockfile_path` from the repository root)."""
+    return ResourceDescriptor(uri=checkout.uri(lockfile_path), digest={"sha256": sha256}, name=LOCKFILE)

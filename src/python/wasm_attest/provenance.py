@@ -5,9 +5,12 @@ parameters, resolving which dependencies (source tree, Cargo.lock, every crate,
 the toolchain), by which builder and when. It is the format supply-chain
 tooling (slsa-verifier, policy engines) consumes, so it follows the standard
 field for field and adds nothing of its own. The payload bytes are a pure
-function of the inputs (sorted keys, compact separators, timestamps from the
-caller, normally SOURCE_DATE_EPOCH), so two builds of the same source give the
-same statement; only ECDSA signatures differ from run to run.
+function of the inputs (sorted keys, compact separators, times from the
+caller). Builders pass the real start and finish times of the build
+(`runDetails.metadata.startedOn`/`finishedOn`, which SLSA defines as when the
+build ran), so two builds of the same source give statements that differ in
+those two fields only (and ECDSA signatures); every other file of a bundle is
+reproducible and carries SOURCE_DATE_EPOCH-derived times.
 """
 
 from __future__ import annotations
@@ -28,6 +31,11 @@ PROVENANCE_PREDICATE_TYPE = "https://slsa.dev/provenance/v1"
 PAYLOAD_TYPE = "application/vnd.in-toto+json"
 WASM_COMPONENT_BUILD_TYPE = "https://wasm-attest.dev/buildtypes/wasm-component/v1"
 
+NO_DIGEST_ANNOTATION = "noDigestBecause"
+"""The ResourceDescriptor annotation that says why a dependency has no digest."""
+
+# RFC 3986 absolute-URI: a scheme, a colon, and (here) no whitespace after it.
+_ABSOLUTE_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:\S*")
 _DIGEST_FORMATS = {"sha256": re.compile(r"[0-9a-f]{64}"), "gitCommit": re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")}
 
 
@@ -37,17 +45,32 @@ class ProvenanceError(WasmAttestError):
 
 @dataclass(frozen=True)
 class ResourceDescriptor:
-    """An in-toto ResourceDescriptor: a dependency the build resolved (crate, lockfile, toolchain, source tree)."""
+    """An in-toto ResourceDescriptor: a dependency the build resolved (crate, lockfile, toolchain, source tree).
+
+    The URI must be absolute (a scheme, then `:`), as the ResourceDescriptor
+    specification requires. The digest may be empty, which the specification
+    allows next to a URI, but only with the annotation `NO_DIGEST_ANNOTATION`
+    saying why, so that a missing digest is always explained, never an accident.
+    """
 
     uri: str
     digest: Mapping[str, str]
     name: str | None = None
+    annotations: Mapping[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         if not self.uri:
             raise ProvenanceError(f"A resolved dependency ({self.name or 'unnamed'}) has no URI; give it a purl or URL.")
-        if not self.digest:
-            raise ProvenanceError(f"Resolved dependency {self.uri} has no digest; give its sha256 or gitCommit.")
+        if not _ABSOLUTE_URI.fullmatch(self.uri):
+            raise ProvenanceError(
+                f"Resolved dependency {self.name or 'unnamed'} has the URI {self.uri!r}, which is not an absolute URI "
+                "(a scheme such as pkg:, git+https: or file:, then the rest without spaces)."
+            )
+        if not self.digest and not self.annotations.get(NO_DIGEST_ANNOTATION):
+            raise ProvenanceError(
+                f"Resolved dependency {self.uri} has no digest; give its sha256 or gitCommit, or say why there is none "
+                f"in the annotation {NO_DIGEST_ANNOTATION!r}."
+            )
         for algorithm, value in self.digest.items():
             pattern = _DIGEST_FORMATS.get(algorithm)
             if pattern is None:
@@ -58,9 +81,13 @@ class ResourceDescriptor:
                 raise ProvenanceError(
                     f"Resolved dependency {self.uri} has {algorithm} {value!r}, which is not a lowercase hex digest of that kind."
                 )
-        data: dict[str, Any] = {"uri": self.uri, "digest": dict(sorted(self.digest.items()))}
+        data: dict[str, Any] = {"uri": self.uri}
+        if self.digest:
+            data["digest"] = dict(sorted(self.digest.items()))
         if self.name is not None:
             data["name"] = self.name
+        if self.annotations:
+            data["annotations"] = _json_value(self.annotations)
         return data
 
 

@@ -162,6 +162,12 @@ def test_provenance_is_slsa_v1_about_the_component(dist: Path, folder: str) -> N
     lock_sha256 = hashlib.sha256((dist / folder / "Cargo.lock").read_bytes()).hexdigest()
     assert dependencies["Cargo.lock"]["digest"] == {"sha256": lock_sha256}
     assert "toolchain" in dependencies and "source" in dependencies
+    # The copy has no .git, so its files are named by repository path; every URI is absolute.
+    cargo_root = TARGETS[folder][0]
+    assert dependencies["source"]["uri"] == f"wasm-attest-repo:{cargo_root}"
+    assert dependencies["Cargo.lock"]["uri"] == f"wasm-attest-repo:{cargo_root}/Cargo.lock"
+    times = statement["predicate"]["runDetails"]["metadata"]
+    assert "1970-01-01T00:00:00Z" < times["startedOn"] <= times["finishedOn"], "the real build times, not the epoch"
 
 
 @pytest.mark.parametrize("folder", sorted(TARGETS))
@@ -174,3 +180,10 @@ def test_attestations_do_not_depend_on_the_clone_path(dist: Path, dist_elsewhere
         here_link, there_link = dsse_payload(here), dsse_payload(there)
         assert here_link["materials"] == there_link["materials"], step
         assert here_link["products"] == there_link["products"], step
+    # The provenance is the one file that differs between rebuilds, by design: startedOn and finishedOn are when
+    # each build really ran. Everything else in it (subject, dependencies, parameters) must be identical.
+    provenance = f"{stem(folder)}.intoto.jsonl"
+    here_statement, there_statement = dsse_payload(dist / folder / provenance), dsse_payload(dist_elsewhere / folder / provenance)
+    for statement in (here_statement, there_statement):
+        assert set(statement["predicate"]["runDetails"].pop("metadata")) == {"startedOn", "finishedOn"}
+    assert here_statement == there_statement

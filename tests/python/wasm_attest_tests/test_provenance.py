@@ -13,6 +13,7 @@ from securesystemslib.dsse import Envelope
 
 from wasm_attest.keys import SigningKey, load_signing_key
 from wasm_attest.provenance import (
+    NO_DIGEST_ANNOTATION,
     WASM_COMPONENT_BUILD_TYPE,
     Provenance,
     ProvenanceError,
@@ -110,6 +111,10 @@ def test_same_inputs_give_the_same_payload(tmp_path: Path) -> None:
         ({"resolved_dependencies": [ResourceDescriptor("pkg:cargo/x@1", {"md5": "00"})]}, "use 'sha256' or 'gitCommit'"),
         ({"resolved_dependencies": [ResourceDescriptor("pkg:cargo/x@1", {"sha256": "Could not get crate checksum"})]}, "not a lowercase hex"),
         ({"resolved_dependencies": [ResourceDescriptor("pkg:cargo/x@1", {})]}, "has no digest"),
+        ({"resolved_dependencies": [ResourceDescriptor("pkg:cargo/x@1", {}, annotations={"other": "x"})]}, "has no digest"),
+        ({"resolved_dependencies": [ResourceDescriptor("git+source-tree", {"gitCommit": COMMIT})]}, "not an absolute URI"),
+        ({"resolved_dependencies": [ResourceDescriptor("testprojects/hello/Cargo.lock", {"sha256": sha(LOCK)})]}, "not an absolute URI"),
+        ({"resolved_dependencies": [ResourceDescriptor("file:a b", {"sha256": sha(LOCK)})]}, "not an absolute URI"),
     ],
 )
 def test_invalid_inputs_are_rejected(overrides: dict, message: str) -> None:
@@ -131,3 +136,9 @@ def test_reading_rejects_what_is_not_a_statement() -> None:
         read_provenance(json.dumps(envelope.to_dict()).encode())
     with pytest.raises(ProvenanceError, match="holds no attestation"):
         read_provenance(b"\n")
+
+
+def test_a_dependency_without_a_digest_is_allowed_when_it_says_why() -> None:
+    unknown = ResourceDescriptor("pkg:cargo/syn@1.0.107", {}, "syn", {NO_DIGEST_ANNOTATION: "Cargo.lock has no SHA-256"})
+    listed = provenance(resolved_dependencies=[unknown]).statement()["predicate"]["buildDefinition"]["resolvedDependencies"]
+    assert listed == [{"uri": "pkg:cargo/syn@1.0.107", "name": "syn", "annotations": {NO_DIGEST_ANNOTATION: "Cargo.lock has no SHA-256"}}]

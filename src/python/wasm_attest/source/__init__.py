@@ -1,0 +1,1 @@
+"""Which sources a build read, and how provenance and the component name them (see `checkout`)."""
