@@ -2,7 +2,7 @@
 """Move the pinned Debian packages to the versions their suites offer now.
 
 Why this exists: the set-up downloads exact package versions (toolchain,
-crate registry, cargo-auditable), and Debian removes a version from a suite
+crate registry, cargo-auditable, the reference verifiers), and Debian removes a version from a suite
 once a newer one, usually a security update, replaces it. A fresh machine then
 cannot set up until the pins move. This command moves them, for maintainers:
 
@@ -75,6 +75,7 @@ def pin_sets(repository: Path) -> tuple[PinSet, ...]:
         PinSet(TOOLCHAIN, build_support / "toolchain" / "packages.txt", ("host",)),
         PinSet("registry", build_support / "registry" / "packages.txt"),
         PinSet("cargo-auditable", build_support / "cargo_auditable" / "packages.txt"),
+        PinSet("verifiers", build_support / "verifiers" / "packages.txt"),
     )
 
 
@@ -301,7 +302,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         "pins",
         choices=[*(pin_set.name for pin_set in pin_sets(REPOSITORY)), ALL],
         help="which packages.txt to re-pin: build-support/toolchain, build-support/registry, "
-        "build-support/cargo_auditable, or all three",
+        "build-support/cargo_auditable, build-support/verifiers, or all four",
     )
     parser.add_argument(
         "--dry-run",

@@ -92,6 +92,8 @@ class ComponentEvidence:
     """The component, its Cargo.lock and its SBOM, flat."""
     steps: Mapping[str, StepEvidence]
     provenance: Provenance
+    sbom_json: bytes
+    """The delivered SBOM, which its Sigstore bundle attests."""
     notices: tuple[str, ...]
 
 
@@ -187,7 +189,7 @@ async def component_evidence(
     notices = sbom.warnings
     if not sandbox.isolation.isolated:
         notices = (_UNISOLATED_NOTICE, *notices)
-    return ComponentEvidence(files, deliverables, steps, provenance, notices)
+    return ComponentEvidence(files, deliverables, steps, provenance, sbom.json_bytes, notices)
 
 
 @dataclass(frozen=True)
@@ -223,7 +225,12 @@ async def attest_component(request: AttestationRequest, options: AttestationSubs
     if request.layout.content is None:
         loaded = load_signers(options, env)
         attestations = attestation_files(
-            evidence.files, evidence.steps, loaded.signers, evidence.provenance, layout_expires=layout_expiry(options)
+            evidence.files,
+            evidence.steps,
+            loaded.signers,
+            evidence.provenance,
+            layout_expires=layout_expiry(options),
+            sbom_json=evidence.sbom_json,
         )
         trusted: tuple[PublicKeyLike, ...] = (loaded.signers.owner.public_key,)
         key_notice = loaded.notice
@@ -236,6 +243,7 @@ async def attest_component(request: AttestationRequest, options: AttestationSubs
             evidence.provenance,
             request.layout.content,
             layout_origin=str(request.layout.path),
+            sbom_json=evidence.sbom_json,
         )
         trusted = trusted_owner_keys(options)
         key_notice = functionaries.notice

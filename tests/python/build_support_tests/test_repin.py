@@ -30,6 +30,7 @@ def write_repository(root: Path, rustc_line: str) -> None:
         "build-support/toolchain/packages.txt": f"# the toolchain\n{rustc_line}{PATCHELF}{HOST}",
         "build-support/registry/packages.txt": "# crates\n" + PATCHELF,
         "build-support/cargo_auditable/packages.txt": f"trixie libgcc-s1 14.2.0-19 {LIBGCC_SHA}\n",
+        "build-support/verifiers/packages.txt": "# reference verifiers\n" + PATCHELF,
         "pants.toml": "[GLOBAL]\n",
         "pants-plugins/wasm_component/subsystems/toolchain.py": SUBSYSTEM,
     }
