@@ -27,12 +27,19 @@ pipeline does not do, or does in a way we must not:
   for the last step (the step that delivers the component; provenance is made
   per build, like links, whereas the owner key signs layouts and may be kept
   offline), and its subject digest equals the file's.
+- It checks the Sigstore bundles (what cosign verifies): signed by a
+  functionary of the step that wrote their content, about the component's
+  digest, and saying exactly what the DSSE provenance and the SBOM say.
+- It accounts for every file of the folder: a name that looks like an
+  attestation vouches for nothing, so each file must be a final product or an
+  attestation that verified (`_unaccounted_files`).
 - It treats the folder as hostile input (`bundle_files`): regular files only,
   size caps before anything is read, artifact names in links that stay inside
   the folder, and nothing written to it.
 
 Every failure raises a `VerificationError` subclass whose message names the
-step, the artifact and the check that failed.
+step, the artifact and the check that failed (lists of files stop after a few,
+with a count), and whose `progress` holds the checks that passed before it.
 """
 
 from __future__ import annotations
@@ -445,7 +452,8 @@ def _verify(
             skipped_inspections.append(inspection.name)
 
     components = sorted(path for path in on_disk if path.endswith(".wasm"))
-    provenance_files = sorted(folder / ComponentFiles(component).provenance for component in components if ComponentFiles(component).provenance in bundle)
+    expected_provenance = (ComponentFiles(component).provenance for component in components)
+    provenance_files = sorted(folder / name for name in expected_provenance if name in bundle)
     if require_provenance and not provenance_files:
         raise ProvenanceVerificationError(
             f"{folder} holds no *.intoto.jsonl provenance; the package step writes one next to the component.",
@@ -859,7 +867,10 @@ def _why_unaccounted(folder: Path, relative: str, layout: Any) -> str:
             authorised = next((step_.pubkeys for step_ in layout.steps if step_.name == step), [])
             signer = next((keyid for keyid in keyids if keyid in authorised), None)
             if signer is not None and link_file_name(step, signer) != name:
-                return f"its file name does not match its signer {signer[:8]}…: in-toto reads this step's link by that signer from {link_file_name(step, signer)}"
+                return (
+                    f"its file name does not match its signer {signer[:8]}…: in-toto reads this step's link by that "
+                    f"signer from {link_file_name(step, signer)}"
+                )
         return f"it is named like a link, but it is not a verified link of any step (signed by {', '.join(keyids)})"
     if fnmatch.fnmatch(name, "*.intoto.jsonl") or fnmatch.fnmatch(name, "*.sigstore.json"):
         return "it is named like a provenance or Sigstore bundle, but belongs to no delivered component"
