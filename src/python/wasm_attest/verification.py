@@ -850,6 +850,8 @@ def _public_key_file_problem(path: Path, keyid: str, layout_keys: Mapping[str, A
 def _why_unaccounted(folder: Path, relative: str, layout: Any) -> str:
     """Why a file that is no product and no verified attestation is there, as far as its name and content say."""
     name = relative.rsplit("/", 1)[-1]
+    if relative == LAYOUT_FILE_NAME:
+        return "it is another layout than the one verified; a bundle ships the layout it answers to, so replace it with that one"
     if "/" in relative:
         return "it is in a subfolder, and the last step delivers no file there"
     if name == f"{FINAL_PRODUCTS_INSPECTION}.link":

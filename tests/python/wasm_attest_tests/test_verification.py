@@ -593,3 +593,13 @@ def test_a_sigstore_bundle_about_another_component_fails(dist: Path, keys: Keys)
     (dist / "app.sbom.sigstore.json").write_bytes(sign_statement_bundle(statement, keys.functionary.signer))
     with pytest.raises(ProvenanceSubjectError, match=r"artifact 'app.sbom.sigstore.json'.*attests another build"):
         verify(dist, keys)
+
+
+def test_a_root_layout_other_than_the_verified_one_is_refused(tmp_path: Path, dist: Path, keys: Keys) -> None:
+    """Verified against a layout kept elsewhere (release mode), the bundle must not ship another one."""
+    committed = tmp_path / "committed.root.layout"
+    shutil.copy(dist / "root.layout", committed)
+    assert verify(dist, keys, layout_path=committed)
+    rewrite_layout(dist, keys.owner, lambda layout: setattr(layout, "readme", "another layout"))
+    with pytest.raises(FinalProductError, match=r"root.layout \(it is another layout than the one verified"):
+        verify(dist, keys, layout_path=committed)
