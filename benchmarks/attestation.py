@@ -406,7 +406,7 @@ def attest(
         signers = Signers(keys.owner, {step: keys.functionary for step in STEPS})
         provenance = provenance_of(component, files, sbom, toolchain, revision, sources, delivered)
         expires = datetime.now(timezone.utc).replace(microsecond=0) + LAYOUT_EXPIRY
-        attestations = attestation_files(files, evidence, signers, provenance, layout_expires=expires)
+        attestations = attestation_files(files, evidence, signers, provenance, layout_expires=expires, sbom_json=sbom.json_bytes)
     with clock.part(VERIFICATION):
         deliverables = {files.component: component_bytes, LOCKFILE: lockfile_bytes, files.sbom: sbom.json_bytes}
         for name, content in {**deliverables, **attestations}.items():

@@ -2,10 +2,10 @@
 """Move the pinned Debian packages to the versions their suites offer now.
 
 Why this exists: the set-up downloads exact package versions (toolchain,
-crate registry, cargo-auditable, bubblewrap), and Debian removes a version
-from a suite once a newer one, usually a security update, replaces it. A fresh
-machine then cannot set up until the pins move. This command moves them, for
-maintainers:
+crate registry, cargo-auditable, bubblewrap, the reference verifiers), and
+Debian removes a version from a suite once a newer one, usually a security
+update, replaces it. A fresh machine then cannot set up until the pins move.
+This command moves them, for maintainers:
 
   1. fetches the suites' package lists into a private apt state (as the
      set-up does; /etc/apt is never touched);
@@ -83,6 +83,7 @@ def pin_sets(repository: Path) -> tuple[PinSet, ...]:
         PinSet("registry", build_support / "registry" / "packages.txt"),
         PinSet("cargo-auditable", build_support / "cargo_auditable" / "packages.txt"),
         PinSet(SANDBOX, build_support / "sandbox" / "packages.txt"),
+        PinSet("verifiers", build_support / "verifiers" / "packages.txt"),
     )
 
 
@@ -375,7 +376,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         "pins",
         choices=[*(pin_set.name for pin_set in pin_sets(REPOSITORY)), ALL],
         help="which packages.txt to re-pin: build-support/toolchain, build-support/registry, "
-        "build-support/cargo_auditable, build-support/sandbox, or all four",
+        "build-support/cargo_auditable, build-support/sandbox, build-support/verifiers, or all five",
     )
     parser.add_argument(
         "--dry-run",

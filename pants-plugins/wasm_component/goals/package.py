@@ -122,7 +122,7 @@ async def verified_component(field_set: WasmComponentFieldSet, options: Attestat
         raise PackageVerificationError(
             f"{field_set.address}: the attestations of the build do not verify, so nothing was written: {error}"
         ) from None
-    summary = ("verified: layout signature and expiry, links, artifact rules, final files, provenance",)
+    summary = ("verified: layout signature and expiry, links, artifact rules, final files, provenance, Sigstore bundles, no unvouched file",)
     if attested.committed_layout:
         summary += (f"layout: the owner-signed {attested.committed_layout}, trusted through [wasm-attest].trusted_owner_keys",)
     return VerifiedComponent(attested.digest, attested.files.component, (*summary, *attested.notices))

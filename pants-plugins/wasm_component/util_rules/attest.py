@@ -96,6 +96,8 @@ class ComponentEvidence:
     steps: Mapping[str, StepEvidence]
     provenance: Provenance
     """The statement to sign; its startedOn/finishedOn are set when it is signed (`attest_component`)."""
+    sbom_json: bytes
+    """The delivered SBOM, which its Sigstore bundle attests."""
     notices: tuple[str, ...]
 
 
@@ -195,7 +197,7 @@ async def component_evidence(
     notices = sbom.warnings
     if not sandbox.isolation.isolated:
         notices = (_UNISOLATED_NOTICE, *notices)
-    return ComponentEvidence(files, deliverables, steps, provenance, notices)
+    return ComponentEvidence(files, deliverables, steps, provenance, sbom.json_bytes, notices)
 
 
 @dataclass(frozen=True)
@@ -234,7 +236,12 @@ async def attest_component(request: AttestationRequest, options: AttestationSubs
     if request.layout.content is None:
         loaded = load_signers(options, env)
         attestations = attestation_files(
-            evidence.files, evidence.steps, loaded.signers, provenance, layout_expires=layout_expiry(options)
+            evidence.files,
+            evidence.steps,
+            loaded.signers,
+            provenance,
+            layout_expires=layout_expiry(options),
+            sbom_json=evidence.sbom_json,
         )
         trusted: tuple[PublicKeyLike, ...] = (loaded.signers.owner.public_key,)
         key_notice = loaded.notice
@@ -247,6 +254,7 @@ async def attest_component(request: AttestationRequest, options: AttestationSubs
             provenance,
             request.layout.content,
             layout_origin=str(request.layout.path),
+            sbom_json=evidence.sbom_json,
         )
         trusted = trusted_owner_keys(options)
         key_notice = functionaries.notice

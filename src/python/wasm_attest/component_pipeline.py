@@ -35,6 +35,7 @@ from wasm_attest.provenance import (
     provenance_file_name,
     sign_provenance,
 )
+from wasm_attest.sigstore.bundles import bundle_from_envelope, cyclonedx_statement, sign_statement_bundle
 from wasm_attest.source.checkout import Checkout, sources_sha256
 
 if TYPE_CHECKING:  # the SBOM library is heavy; verification imports this module only for names
@@ -71,6 +72,16 @@ class ComponentFiles:
     @property
     def provenance(self) -> str:
         return provenance_file_name(self.stem)
+
+    @property
+    def provenance_bundle(self) -> str:
+        """The provenance again, as a Sigstore bundle v0.3 (what current cosign verifies)."""
+        return f"{self.stem}.provenance.sigstore.json"
+
+    @property
+    def sbom_bundle(self) -> str:
+        """The SBOM as a signed CycloneDX attestation about the component, in a Sigstore bundle v0.3."""
+        return f"{self.stem}.sbom.sigstore.json"
 
     @property
     def final_products(self) -> tuple[str, ...]:
@@ -207,12 +218,17 @@ def attestation_files(
     signers: Signers,
     provenance: Provenance,
     layout_expires: datetime,
+    *,
+    sbom_json: bytes,
 ) -> dict[str, bytes]:
-    """Every attestation file of the bundle, by file name, with the layout derived from this build and signed by `signers.owner`."""
+    """Every attestation file of the bundle, by file name, with the layout derived from this build and signed by `signers.owner`.
+
+    `sbom_json` is the delivered SBOM, which its Sigstore bundle attests.
+    """
     functionary_keys = {step: signers.functionary(step).public_key for step in STEPS}
     layout = component_layout(files, evidence, functionary_keys, layout_expires)
     return {
-        **signed_evidence_files(files, evidence, signers.functionaries, provenance),
+        **signed_evidence_files(files, evidence, signers.functionaries, provenance, sbom_json),
         **layout_files(layout, signers.owner.signer),
     }
 
@@ -225,6 +241,7 @@ def release_attestation_files(
     signed_layout: bytes,
     *,
     layout_origin: str,
+    sbom_json: bytes,
 ) -> dict[str, bytes]:
     """Every attestation file of the bundle, with the owner's pre-signed layout as `root.layout`, byte for byte.
 
@@ -233,7 +250,7 @@ def release_attestation_files(
     `layout_origin` names the signed layout's file in error messages.
     """
     return {
-        **signed_evidence_files(files, evidence, functionaries, provenance),
+        **signed_evidence_files(files, evidence, functionaries, provenance, sbom_json),
         **presigned_layout_files(signed_layout, origin=layout_origin),
     }
 
@@ -243,8 +260,11 @@ def signed_evidence_files(
     evidence: Mapping[str, StepEvidence],
     functionaries: Mapping[str, SigningKey],
     provenance: Provenance,
+    sbom_json: bytes,
 ) -> dict[str, bytes]:
-    """What the functionaries sign, whoever signs the layout: one link per step, and the provenance."""
+    """What the functionaries sign, whoever signs the layout: one link per step, the provenance, and both again
+    as Sigstore bundles (the provenance with the same signature; the SBOM as a CycloneDX attestation signed by the
+    sbom step's functionary, the step that wrote it)."""
     bundle: dict[str, bytes] = {}
     for step in STEPS:
         record = evidence[step]
@@ -260,7 +280,11 @@ def signed_evidence_files(
         )
         signed = sign_link(link, functionaries[step].signer)
         bundle[signed.file_name] = signed.content
-    bundle[files.provenance] = sign_provenance(provenance, functionaries[PACKAGE].signer)
+    provenance_line = sign_provenance(provenance, functionaries[PACKAGE].signer)
+    bundle[files.provenance] = provenance_line
+    bundle[files.provenance_bundle] = bundle_from_envelope(provenance_line, hint=functionaries[PACKAGE].keyid)
+    statement = cyclonedx_statement(files.component, provenance.subject_sha256, sbom_json)
+    bundle[files.sbom_bundle] = sign_statement_bundle(statement, functionaries[SBOM].signer)
     return bundle
 
 

@@ -19,6 +19,7 @@ never a device or FIFO that would be read without end.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import stat
 import tempfile
@@ -37,6 +38,7 @@ from cryptography.hazmat.primitives.serialization import (
     load_pem_private_key,
     load_pem_public_key,
 )
+from securesystemslib.formats import encode_canonical
 from securesystemslib.signer import CryptoSigner, SSlibKey
 
 from wasm_attest.errors import WasmAttestError
@@ -173,6 +175,26 @@ def key_dict(key: PublicKeyLike) -> dict[str, Any]:
     data = sslib_key.to_dict()
     data["keyid"] = sslib_key.keyid
     return data
+
+
+LEGACY_KEYID_HASH_ALGORITHMS = ("sha256", "sha512")
+
+
+def legacy_keyid(key: PublicKeyLike) -> str:
+    """The keyid older securesystemslib, and in-toto-golang to this day, give the key: the SHA-256 of its
+    canonical JSON with `keyid_hash_algorithms: ["sha256", "sha512"]` included.
+
+    in-toto-golang derives the owner key's keyid this way from the PEM it is
+    given, so a layout is signed under both ids (`layout.sign_layout`). For an
+    ECDSA key it hashes the PEM file's text, so the owner's PEM must be the
+    standard SubjectPublicKeyInfo form (`openssl pkey -pubout`, `public_key_pem`).
+    """
+    data = as_sslib_key(key).to_dict()
+    data["keyid_hash_algorithms"] = list(LEGACY_KEYID_HASH_ALGORITHMS)
+    # in-toto-golang keeps an ECDSA key as its PEM with surrounding whitespace trimmed (an Ed25519 key as hex).
+    data["keyval"] = {"public": data["keyval"]["public"].strip()}
+    # OLPC canonical JSON, as both securesystemslib and in-toto-golang hash key dicts (a PEM's newlines stay raw).
+    return hashlib.sha256(encode_canonical(data).encode("utf-8")).hexdigest()
 
 
 def default_development_keys_folder(environ: Mapping[str, str] | None = None) -> Path:

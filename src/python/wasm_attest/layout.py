@@ -37,18 +37,19 @@ from in_toto.exceptions import InvalidMetadata
 from in_toto.models.layout import Inspection, Layout, Step
 from in_toto.models.metadata import Envelope, Metadata
 from securesystemslib.exceptions import FormatError
-from securesystemslib.signer import Signer
+from securesystemslib.signer import Signature, Signer
 
 from wasm_attest.errors import WasmAttestError
-from wasm_attest.keys import KeyLoadError, PublicKeyLike, as_sslib_key, key_dict, public_key_pem
+from wasm_attest.keys import KeyLoadError, PublicKeyLike, as_sslib_key, key_dict, legacy_keyid, public_key_pem
 
 LAYOUT_FILE_NAME = "root.layout"
 FINAL_PRODUCTS_INSPECTION = "final-products-on-disk"
 NO_OP_COMMAND = ("true",)
 # Files of the attestation bundle itself that sit next to the final products on
 # disk, so the inspection must let them through. (in-toto excludes `*.link*`
-# from recorded artifacts already; it is listed for clarity.)
-ATTESTATION_FILE_PATTERNS = (LAYOUT_FILE_NAME, "*.link", "*.pub", "*.intoto.jsonl")
+# from recorded artifacts already; it is listed for clarity.) Our verification
+# goes further and accounts for each of them (verification._unaccounted_files).
+ATTESTATION_FILE_PATTERNS = (LAYOUT_FILE_NAME, "*.link", "*.pub", "*.intoto.jsonl", "*.sigstore.json")
 
 
 class LayoutError(WasmAttestError):
@@ -189,9 +190,23 @@ def final_products_inspection(last_step: str, final_products: Sequence[str]) -> 
 
 
 def sign_layout(layout: Layout, owner: Signer) -> bytes:
-    """Signs the layout with the owner's signer as a DSSE envelope (what `root.layout` holds)."""
+    """Signs the layout with the owner's signer as a DSSE envelope (what `root.layout` holds).
+
+    The one signature is listed twice: under securesystemslib's keyid, which
+    in-toto-verify (Python) derives from the owner's PEM, and under the legacy
+    keyid (`keys.legacy_keyid`), which in-toto-golang derives from the same
+    PEM. A DSSE signature covers the payload, not the keyid, so both entries
+    verify with the owner key; a verifier looks up the entry under the keyid it
+    computed and ignores the other. This adds no second signer: each trusted
+    owner key must still verify under its own keyid (verifylib checks every
+    trusted key, not a count). Links keep one signature: verifiers look their
+    keys up by the keyids the layout lists, so they need no second entry.
+    """
     envelope = Envelope.from_signable(layout)
-    envelope.create_signature(owner)
+    signature = envelope.create_signature(owner)
+    legacy = legacy_keyid(owner.public_key)
+    if legacy != signature.keyid:
+        envelope.signatures[legacy] = Signature(legacy, signature.signature)
     return json.dumps(envelope.to_dict(), sort_keys=True).encode("utf-8")
 
 

@@ -27,12 +27,19 @@ pipeline does not do, or does in a way we must not:
   for the last step (the step that delivers the component; provenance is made
   per build, like links, whereas the owner key signs layouts and may be kept
   offline), and its subject digest equals the file's.
+- It checks the Sigstore bundles (what cosign verifies): signed by a
+  functionary of the step that wrote their content, about the component's
+  digest, and saying exactly what the DSSE provenance and the SBOM say.
+- It accounts for every file of the folder: a name that looks like an
+  attestation vouches for nothing, so each file must be a final product or an
+  attestation that verified (`_unaccounted_files`).
 - It treats the folder as hostile input (`bundle_files`): regular files only,
   size caps before anything is read, artifact names in links that stay inside
   the folder, and nothing written to it.
 
 Every failure raises a `VerificationError` subclass whose message names the
-step, the artifact and the check that failed.
+step, the artifact and the check that failed (lists of files stop after a few,
+with a count), and whose `progress` holds the checks that passed before it.
 """
 
 from __future__ import annotations
@@ -41,7 +48,7 @@ import ast
 import fnmatch
 import json
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from types import SimpleNamespace
@@ -78,11 +85,18 @@ from wasm_attest.embedding import embedded_dependencies
 from wasm_attest.errors import WasmAttestError
 from wasm_attest.inspections import DEFAULT_INSPECTION_TIMEOUT, InspectionError, run_inspection
 from wasm_attest.isolation import IsolationError, check_isolated
-from wasm_attest.keys import KeyLoadError, PublicKeyLike, key_dict
-from wasm_attest.layout import ATTESTATION_FILE_PATTERNS, LAYOUT_FILE_NAME
+from wasm_attest.keys import KeyLoadError, PublicKeyLike, key_dict, public_key_from_pem
+from wasm_attest.layout import ATTESTATION_FILE_PATTERNS, FINAL_PRODUCTS_INSPECTION, LAYOUT_FILE_NAME
 from wasm_attest.links import link_file_name
 from wasm_attest.provenance import PROVENANCE_PREDICATE_TYPE, ProvenanceError, read_provenance
 from wasm_attest.sbom_crates import read_sbom_crates
+from wasm_attest.sigstore.bundles import (
+    CYCLONEDX_PREDICATE_TYPE,
+    SigstoreBundleError,
+    StatementBundle,
+    read_statement_bundle,
+    verify_envelope,
+)
 
 _EXPIRES_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 # What parsing untrusted JSON metadata can raise: bad JSON or UTF-8 (ValueError), the wrong shapes
@@ -98,6 +112,8 @@ _METADATA_ERRORS = (
     securesystemslib.exceptions.FormatError,
 )
 _Parsed = TypeVar("_Parsed")
+# How many file names one message lists before it gives a count instead.
+_SHOWN = 5
 # Files the verification parses, which get the small size cap.
 _PARSED_FILE_PATTERNS = (*ATTESTATION_FILE_PATTERNS, "*.cdx.json")
 
@@ -156,6 +172,10 @@ class MissingLinkError(VerificationError):
 
 class UnauthorizedLinkError(VerificationError):
     check = "link signed by an authorised functionary"
+
+
+class LinkFileNameError(VerificationError):
+    check = "link file name matches its signer"
 
 
 class LinkSignatureError(VerificationError):
@@ -251,20 +271,41 @@ class VerificationReport:
         }
 
 
+@dataclass
+class Progress:
+    """What verification established before it stopped: kept on a `VerificationError` as `progress`,
+    so that a failure report still lists the checks that passed (`failure_json`)."""
+
+    layout: Path | None = None
+    owner_keyids: tuple[str, ...] = ()
+    expires: str | None = None
+    items: list[PassedChecks] = field(default_factory=list)
+    step_checks: dict[str, list[str]] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    def passed(self) -> list[PassedChecks]:
+        """The finished items, then each step's checks so far, in order, without duplicates."""
+        done = {item.item for item in self.items}
+        partial = [PassedChecks(name, tuple(checks)) for name, checks in self.step_checks.items() if name not in done and checks]
+        return [*self.items, *partial]
+
+
 def failure_json(error: WasmAttestError) -> dict[str, Any]:
     """The machine-readable report of a failure: `VerificationReport.to_json`'s keys, with `error` filled in.
 
-    A `VerificationError` names its step, artifact and check; any other error
-    (a key that cannot be loaded, a bad option) is a configuration problem.
+    A `VerificationError` names its step, artifact and check and carries the
+    checks that passed before it (`progress`); any other error (a key that
+    cannot be loaded, a bad option) is a configuration problem.
     """
+    progress = getattr(error, "progress", None) or Progress()
     return {
         "verified": False,
-        "layout": None,
-        "owner_keyids": [],
-        "expires": None,
-        "steps": [],
+        "layout": str(progress.layout) if progress.layout is not None else None,
+        "owner_keyids": list(progress.owner_keyids),
+        "expires": progress.expires,
+        "steps": [{"name": passed.item, "checks": list(passed.checks)} for passed in progress.passed()],
         "skipped_inspections": [],
-        "warnings": [],
+        "warnings": list(progress.warnings),
         "error": {
             "step": getattr(error, "step", None),
             "artifact": getattr(error, "artifact", None),
@@ -304,24 +345,60 @@ def verify_attestations(
     """
     folder = Path(folder)
     layout_path = Path(layout_path) if layout_path is not None else folder / LAYOUT_FILE_NAME
-    items: list[PassedChecks] = []
+    progress = Progress(layout=layout_path)
+    try:
+        return _verify(
+            folder,
+            layout_path,
+            trusted_owner_keys,
+            now,
+            progress,
+            require_provenance=require_provenance,
+            allow_unattested_files=allow_unattested_files,
+            allowed_inspections=allowed_inspections,
+            inspection_timeout=inspection_timeout,
+            require_isolated_build=require_isolated_build,
+        )
+    except VerificationError as error:
+        error.progress = progress
+        raise
 
+
+def _verify(
+    folder: Path,
+    layout_path: Path,
+    trusted_owner_keys: Sequence[PublicKeyLike],
+    now: datetime | None,
+    progress: Progress,
+    *,
+    require_provenance: bool,
+    allow_unattested_files: bool,
+    allowed_inspections: Collection[Sequence[str]],
+    inspection_timeout: float,
+    require_isolated_build: bool,
+) -> VerificationReport:
+    """`verify_attestations`' checks, in order, recording each passed one in `progress` as it goes."""
+    items = progress.items
     owner_keys = _owner_key_dicts(trusted_owner_keys)
+    progress.owner_keyids = tuple(owner_keys)
     bundle = _list_bundle(folder)
     metadata = _load_layout(layout_path)
     layout_checks = _verify_layout_signature(metadata, owner_keys, layout_path)
     layout = _layout_payload(metadata, layout_path)
+    progress.expires = layout.expires
     layout_checks.append(_verify_expiry(layout.expires, now, layout_path))
     items.append(PassedChecks("layout", tuple(layout_checks)))
     if not layout.steps:
         raise LayoutFormatError("the layout has no steps, so it attests nothing.", artifact=layout_path.name)
 
     links: dict[str, Link] = {}
-    step_checks: dict[str, list[str]] = {}
-    warnings: list[str] = []
+    link_files: set[str] = set()
+    step_checks = progress.step_checks
+    warnings = progress.warnings
     for step in layout.steps:
         one_step = SimpleNamespace(steps=[step], keys=layout.keys)
         verified = _verify_step_links(one_step, step, folder)
+        link_files.update(link_file_name(step.name, keyid) for keyid in verified)
         step_checks[step.name] = [
             f"{len(verified)} link(s) signed by authorised functionaries (threshold {step.threshold}): "
             + ", ".join(sorted(link_file_name(step.name, keyid) for keyid in verified))
@@ -347,9 +424,16 @@ def verify_attestations(
     last_step = layout.steps[-1]
     on_disk = _verify_final_products(folder, last_step.name, links[last_step.name])
     step_checks[last_step.name].append(f"{len(on_disk)} final product(s) on disk match its link: " + ", ".join(sorted(on_disk)))
-    if not allow_unattested_files:
-        _verify_no_unattested_files(folder, bundle, last_step.name, on_disk)
-        step_checks[last_step.name].append("no other files than the final products and the attestations")
+    unaccounted = _unaccounted_files(folder, bundle, layout_path, layout, link_files, on_disk)
+    if unaccounted and not allow_unattested_files:
+        raise _unaccounted_files_error(folder, unaccounted, last_step.name)
+    if unaccounted:
+        warnings.extend(f"{name}: {why} (allowed: unattested files are allowed)" for name, why in sorted(unaccounted.items()))
+    else:
+        step_checks[last_step.name].append(
+            "every other file is a verified link, the layout, a key the layout names, or a provenance or "
+            "Sigstore bundle checked below"
+        )
     for step_name, check in (
         *_verify_lockfile(layout.steps, links, on_disk),
         *_verify_sboms(folder, layout.steps, links, on_disk),
@@ -357,6 +441,7 @@ def verify_attestations(
     ):
         step_checks[step_name].append(check)
     items.extend(PassedChecks(step.name, tuple(step_checks[step.name])) for step in layout.steps)
+    step_checks.clear()
 
     skipped_inspections = []
     allowed = {tuple(command) for command in allowed_inspections}
@@ -366,7 +451,9 @@ def verify_attestations(
         else:
             skipped_inspections.append(inspection.name)
 
-    provenance_files = sorted(folder / name for name in bundle if "/" not in name and name.endswith(".intoto.jsonl"))
+    components = sorted(path for path in on_disk if path.endswith(".wasm"))
+    expected_provenance = (ComponentFiles(component).provenance for component in components)
+    provenance_files = sorted(folder / name for name in expected_provenance if name in bundle)
     if require_provenance and not provenance_files:
         raise ProvenanceVerificationError(
             f"{folder} holds no *.intoto.jsonl provenance; the package step writes one next to the component.",
@@ -385,6 +472,7 @@ def verify_attestations(
                     ) from None
                 warnings.append(str(error))
         items.append(PassedChecks(path.name, tuple(checks)))
+    items.extend(_verify_sigstore_bundles(folder, bundle, layout, links, on_disk))
 
     return VerificationReport(
         layout=layout_path,
@@ -546,8 +634,20 @@ def _verify_artifact_names(step_name: str, file_name: str, link: Link) -> None:
 def _missing_link_error(step: Any, folder: Path, keys: Mapping[str, Any]) -> VerificationError:
     expected = [link_file_name(step.name, keyid) for keyid in step.pubkeys]
     strays = sorted(path for path in folder.glob(f"{step.name}.*.link") if path.name not in expected)
+    renamed = [(path, signer) for path in strays for signer in _file_signature_keyids(path) if signer in step.pubkeys]
+    if renamed:
+        path, signer = renamed[0]
+        return LinkFileNameError(
+            f"the file name {path.name} does not match its signer: it is signed by {signer}, a functionary the layout "
+            f"authorises for this step, and in-toto reads that functionary's link from {link_file_name(step.name, signer)}. "
+            "The file was renamed; rename it back, or re-run `pants package`.",
+            step=step.name,
+            artifact=path.name,
+        )
     if strays:
-        described = "; ".join(f"{path.name} is signed by {', '.join(_file_signature_keyids(path)) or 'no key'}" for path in strays)
+        described = "; ".join(f"{path.name} is signed by {', '.join(_file_signature_keyids(path)) or 'no key'}" for path in strays[:_SHOWN])
+        if len(strays) > _SHOWN:
+            described += f"; and {len(strays) - _SHOWN} more"
         return UnauthorizedLinkError(
             f"the layout authorises key(s) {', '.join(step.pubkeys)} for this step (threshold {step.threshold}), "
             f"but {described}. Sign the step with a functionary key the layout names.",
@@ -605,7 +705,7 @@ def _verify_rules(step_name: str, source_type: str, rules: list[list[str]], link
     except RuleVerificationError as error:
         rule, artifacts = _parse_rule_failure(str(error))
         raise ArtifactRuleError(
-            f"expected_{source_type} rule '{rule}' rejected {', '.join(artifacts) or 'the artifacts'}"
+            f"expected_{source_type} rule '{rule}' rejected {_some(artifacts) or 'the artifacts'}"
             f"{_explain(step_name, source_type, rules, artifacts, links)}. The recorded artifacts do not follow the "
             "layout: an artifact was changed between steps or a step used something it should not.",
             step=step_name,
@@ -629,8 +729,8 @@ def _parse_rule_failure(message: str) -> tuple[str, list[str]]:
     return rule, artifacts
 
 
-def _explain(step_name: str, source_type: str, rules: list[list[str]], artifacts: Iterable[str], links: Mapping[str, Link]) -> str:
-    """Why the MATCH rules that cover a rejected artifact did not consume it (diagnosis only)."""
+def _explain(step_name: str, source_type: str, rules: list[list[str]], artifacts: Sequence[str], links: Mapping[str, Link]) -> str:
+    """Why the MATCH rules that cover a rejected artifact did not consume it (diagnosis only), for the first few."""
     reasons = []
     own = getattr(links[step_name], source_type)
     for artifact in artifacts:
@@ -653,6 +753,8 @@ def _explain(step_name: str, source_type: str, rules: list[list[str]], artifacts
                 )
             reasons.append(f"'{artifact}' is not consumed by '{' '.join(rule)}': {why}")
             break
+        if len(reasons) == _SHOWN:
+            return f" ({'; '.join(reasons)}; the others likewise)"
     return f" ({'; '.join(reasons)})" if reasons else ""
 
 
@@ -690,17 +792,112 @@ def _verify_final_products(folder: Path, step_name: str, link: Link) -> dict[str
     return found
 
 
-def _verify_no_unattested_files(folder: Path, bundle: Iterable[str], step_name: str, final_products: Mapping[str, str]) -> None:
+def _unaccounted_files(
+    folder: Path, bundle: Iterable[str], layout_path: Path, layout: Any, link_files: Collection[str], on_disk: Mapping[str, str]
+) -> dict[str, str]:
+    """`{file: why nothing vouches for it}` for every file of the folder that is not one of:
+
+    a final product of the last step (hashed and matched already); a link that
+    verified for its step (`link_files`); the layout that was verified; a
+    `<keyid>.pub` of a key the layout names, holding that very key; a
+    component's provenance or Sigstore bundle (each verified after this). A
+    file merely *named* like an attestation proves nothing, so names alone
+    never count.
+    """
+    expected_attestations = set()
+    for component in (path for path in on_disk if path.endswith(".wasm")):
+        names = ComponentFiles(component)
+        expected_attestations.update((names.provenance, names.provenance_bundle, names.sbom_bundle))
+    unaccounted = {}
     for relative in sorted(bundle):
-        if relative in final_products or any(fnmatch.fnmatch(relative, pattern) for pattern in ATTESTATION_FILE_PATTERNS):
+        if relative in on_disk or relative in link_files or relative in expected_attestations:
             continue
-        raise FinalProductError(
-            f"{relative} is in {folder} but is neither a product of step '{step_name}' nor an attestation file; "
-            "nothing vouches for it. Remove it, or rebuild so that the last step records it.",
-            step=step_name,
-            artifact=relative,
-            check="no unattested files",
+        if relative == LAYOUT_FILE_NAME and _is_verified_layout(folder / relative, layout_path):
+            continue
+        if relative.endswith(".pub") and "/" not in relative:
+            problem = _public_key_file_problem(folder / relative, relative[: -len(".pub")], layout.keys)
+            if problem is None:
+                continue
+            unaccounted[relative] = problem
+            continue
+        unaccounted[relative] = _why_unaccounted(folder, relative, layout)
+    return unaccounted
+
+
+def _is_verified_layout(path: Path, layout_path: Path) -> bool:
+    """Whether `path` is the layout file that was verified, or holds the same bytes."""
+    try:
+        if path.resolve() == layout_path.resolve():
+            return True
+        return read_limited(path, METADATA_SIZE_LIMIT, name=path.name) == read_limited(layout_path, METADATA_SIZE_LIMIT, name=layout_path.name)
+    except (BundleFileError, OSError):
+        return False
+
+
+def _public_key_file_problem(path: Path, keyid: str, layout_keys: Mapping[str, Any]) -> str | None:
+    """None when `<keyid>.pub` is the PEM of the layout's key `keyid`; else what is wrong with it."""
+    if keyid not in layout_keys:
+        return "it is named like a public key file, but the layout names no key with that keyid"
+    try:
+        key = public_key_from_pem(read_limited(path, METADATA_SIZE_LIMIT, name=path.name), origin=path.name)
+    except (KeyLoadError, BundleFileError, OSError):
+        return "it is not a PEM public key, though named after a key of the layout"
+    if key.keyid != keyid:
+        return f"it holds another key (keyid {key.keyid}) than the layout's {keyid[:8]}… its name claims"
+    return None
+
+
+def _why_unaccounted(folder: Path, relative: str, layout: Any) -> str:
+    """Why a file that is no product and no verified attestation is there, as far as its name and content say."""
+    name = relative.rsplit("/", 1)[-1]
+    if relative == LAYOUT_FILE_NAME:
+        return "it is another layout than the one verified; a bundle ships the layout it answers to, so replace it with that one"
+    if "/" in relative:
+        return "it is in a subfolder, and the last step delivers no file there"
+    if name == f"{FINAL_PRODUCTS_INSPECTION}.link":
+        return (
+            "in-toto-verify writes this unsigned link when it runs the layout's inspection in the bundle folder; "
+            "run in-toto-verify on a copy of the bundle (README, 'Verifying with in-toto-verify') and delete this file"
         )
+    if name.endswith(".link"):
+        step_names = {step.name for step in layout.steps}
+        keyids = _file_signature_keyids(folder / relative)
+        step, _, _ = name.partition(".")
+        if not keyids:
+            return "it is named like a link, but it is not signed in-toto link metadata"
+        if step in step_names:
+            authorised = next((step_.pubkeys for step_ in layout.steps if step_.name == step), [])
+            signer = next((keyid for keyid in keyids if keyid in authorised), None)
+            if signer is not None and link_file_name(step, signer) != name:
+                return (
+                    f"its file name does not match its signer {signer[:8]}…: in-toto reads this step's link by that "
+                    f"signer from {link_file_name(step, signer)}"
+                )
+        return f"it is named like a link, but it is not a verified link of any step (signed by {', '.join(keyids)})"
+    if fnmatch.fnmatch(name, "*.intoto.jsonl") or fnmatch.fnmatch(name, "*.sigstore.json"):
+        return "it is named like a provenance or Sigstore bundle, but belongs to no delivered component"
+    return "it is neither a final product of the last step nor an attestation of this bundle"
+
+
+def _unaccounted_files_error(folder: Path, unaccounted: Mapping[str, str], step_name: str) -> VerificationError:
+    """One readable message for all unaccounted files: the first few, each with why, and how many in all."""
+    names = sorted(unaccounted)
+    described = "; ".join(f"{name} ({unaccounted[name]})" for name in names[:_SHOWN])
+    more = f"; and {len(names) - _SHOWN} more" if len(names) > _SHOWN else ""
+    return FinalProductError(
+        f"{len(names)} file(s) in {folder} are not vouched for by this bundle's attestations: {described}{more}. "
+        "Nothing that verified vouches for them, so they must not ship with it: remove them, or rebuild.",
+        step=step_name,
+        artifact=names[0],
+        check="no unattested files",
+    )
+
+
+def _some(names: Iterable[str]) -> str:
+    """The first `_SHOWN` names and how many more, so that a message stays readable for any number of files."""
+    listed = sorted(names)
+    shown = ", ".join(listed[:_SHOWN])
+    return f"{shown} and {len(listed) - _SHOWN} more ({len(listed)} in all)" if len(listed) > _SHOWN else shown
 
 
 def _verify_lockfile(steps: Sequence[Any], links: Mapping[str, Link], on_disk: Mapping[str, str]) -> list[tuple[str, str]]:
@@ -919,23 +1116,24 @@ def _verify_provenance(
             step=last_step.name,
             artifact=path.name,
         ) from None
-    keys: list[SSlibKey] = []
-    for keyid in last_step.pubkeys:
-        if keyid in layout_keys:
-            data = dict(layout_keys[keyid])
-            data.pop("keyid", None)
-            keys.append(SSlibKey.from_dict(keyid, data))
+    keys = _step_keys(layout_keys, last_step)
     checks = []
     for envelope, statement in entries:
         try:
             accepted = envelope.verify(keys, 1)
         except (securesystemslib.exceptions.VerificationError, ValueError):
-            raise ProvenanceSignatureError(
-                f"the provenance is not signed by a functionary the layout authorises for step '{last_step.name}' "
-                f"({', '.join(last_step.pubkeys)}); it carries signatures by {', '.join(envelope.signatures) or 'no key'}.",
-                step=last_step.name,
-                artifact=path.name,
-            ) from None
+            authorised = sorted(set(envelope.signatures) & set(last_step.pubkeys))
+            if authorised:
+                detail = (
+                    f"the signature by {authorised[0]}, a functionary the layout authorises for step '{last_step.name}', "
+                    "does not match the payload: the provenance was changed after it was signed. Do not use these artifacts."
+                )
+            else:
+                detail = (
+                    f"the provenance is not signed by a functionary the layout authorises for step '{last_step.name}' "
+                    f"({', '.join(last_step.pubkeys)}); it carries signatures by {', '.join(envelope.signatures) or 'no key'}."
+                )
+            raise ProvenanceSignatureError(detail, step=last_step.name, artifact=path.name) from None
         checks.append(f"signed by {', '.join(accepted)}, a functionary of step '{last_step.name}'")
         if statement.get("predicateType") != PROVENANCE_PREDICATE_TYPE:
             raise ProvenanceVerificationError(
@@ -965,6 +1163,107 @@ def _verify_provenance(
                 )
             checks.append(f"subject '{name}' sha256 equals the file on disk")
     return checks, [statement for _, statement in entries]
+
+
+def _step_keys(layout_keys: Mapping[str, Any], step: Any) -> list[SSlibKey]:
+    """The public keys the layout authorises for `step`."""
+    keys = []
+    for keyid in step.pubkeys:
+        if keyid in layout_keys:
+            data = dict(layout_keys[keyid])
+            data.pop("keyid", None)
+            keys.append(SSlibKey.from_dict(keyid, data))
+    return keys
+
+
+def _verify_sigstore_bundles(
+    folder: Path, bundle: Collection[str], layout: Any, links: Mapping[str, Link], on_disk: Mapping[str, str]
+) -> list[PassedChecks]:
+    """Checks each component's Sigstore bundles that are present (what cosign verifies), like the DSSE provenance.
+
+    The provenance bundle must be signed by a functionary of the last step and
+    carry exactly the payload of `<stem>.intoto.jsonl` (verified before); the
+    SBOM bundle must be signed by a functionary of the step that wrote the SBOM
+    and attest, about the component's digest, exactly the delivered SBOM.
+    Bundles made before these files existed have none; when present, each must verify.
+    """
+    last_step = layout.steps[-1]
+    passed = []
+    for component in sorted(path for path in on_disk if path.endswith(".wasm")):
+        names = ComponentFiles(component)
+        if names.provenance_bundle in bundle:
+            parsed, checks = _verify_statement_bundle(
+                folder, names.provenance_bundle, layout.keys, last_step, component, on_disk, PROVENANCE_PREDICATE_TYPE
+            )
+            if names.provenance in bundle:  # verified before; absent only when provenance is not required
+                provenance = read_provenance(read_limited(folder / names.provenance, METADATA_SIZE_LIMIT, name=names.provenance))
+                if [parsed.payload] != [envelope.payload for envelope, _ in provenance]:
+                    raise _bundle_content_error(
+                        names.provenance_bundle, last_step.name, f"its statement is not the one {names.provenance} carries"
+                    )
+                checks.append(f"its statement is the one {names.provenance} carries")
+            passed.append(PassedChecks(names.provenance_bundle, tuple(checks)))
+        if names.sbom_bundle in bundle:
+            writer = next((step for step in layout.steps if names.sbom in links[step.name].products), last_step)
+            parsed, checks = _verify_statement_bundle(
+                folder, names.sbom_bundle, layout.keys, writer, component, on_disk, CYCLONEDX_PREDICATE_TYPE
+            )
+            sbom = _read_for_check(folder, names.sbom, writer.name, parse=json.loads)
+            if parsed.statement.get("predicate") != sbom:
+                raise _bundle_content_error(names.sbom_bundle, writer.name, f"its predicate is not the delivered {names.sbom}")
+            passed.append(PassedChecks(names.sbom_bundle, (*checks, f"its predicate is the delivered {names.sbom}")))
+    return passed
+
+
+def _bundle_content_error(file_name: str, step_name: str, detail: str) -> VerificationError:
+    return ProvenanceVerificationError(
+        f"it is validly signed, but {detail}: it attests something other than what this bundle delivers. Do not use these artifacts.",
+        step=step_name,
+        artifact=file_name,
+        check="Sigstore bundle attests the delivered files",
+    )
+
+
+def _read_sigstore(folder: Path, file_name: str, step_name: str) -> StatementBundle:
+    try:
+        return read_statement_bundle(read_limited(folder / file_name, METADATA_SIZE_LIMIT, name=file_name), origin=file_name)
+    except BundleFileError as error:
+        raise ProvenanceVerificationError(error.detail, step=step_name, artifact=file_name, check=error.check) from None
+    except OSError as error:
+        raise ProvenanceVerificationError(f"it cannot be read ({error.strerror}).", step=step_name, artifact=file_name) from None
+    except SigstoreBundleError as error:
+        raise ProvenanceVerificationError(str(error), step=step_name, artifact=file_name, check="Sigstore bundle format") from None
+
+
+def _verify_statement_bundle(
+    folder: Path, file_name: str, layout_keys: Mapping[str, Any], step: Any, component: str, on_disk: Mapping[str, str], predicate_type: str
+) -> tuple[StatementBundle, list[str]]:
+    """Signature by a functionary of `step`, the predicate type, and a single subject: the component on disk."""
+    parsed = _read_sigstore(folder, file_name, step.name)
+    accepted = verify_envelope(parsed, _step_keys(layout_keys, step))
+    if not accepted:
+        raise ProvenanceSignatureError(
+            f"no signature in it verifies with a functionary key the layout authorises for step '{step.name}' "
+            f"({', '.join(step.pubkeys)}): it was changed after signing, or signed by another key. Do not use these artifacts.",
+            step=step.name,
+            artifact=file_name,
+            check="Sigstore bundle signature",
+        )
+    if parsed.statement.get("predicateType") != predicate_type:
+        raise ProvenanceVerificationError(
+            f"its predicateType is {parsed.statement.get('predicateType')!r}, not {predicate_type}.",
+            step=step.name,
+            artifact=file_name,
+        )
+    subject = {"name": component, "digest": {"sha256": on_disk[component]}}
+    if parsed.statement.get("subject") != [subject]:
+        raise ProvenanceSubjectError(
+            f"its subject is {json.dumps(parsed.statement.get('subject'))[:300]}, not {component} with sha256 "
+            f"{on_disk[component]} (the file on disk): it attests another build. Do not use these artifacts.",
+            step=step.name,
+            artifact=file_name,
+        )
+    return parsed, [f"signed by {', '.join(accepted)}, a functionary of step '{step.name}'", f"subject '{component}' sha256 equals the file on disk"]
 
 
 def _signature_keyids(metadata: Any) -> list[str]:

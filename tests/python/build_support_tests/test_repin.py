@@ -43,6 +43,7 @@ def write_repository(root: Path, rustc_line: str, bwrap_line: str = CURRENT_BWRA
         "build-support/registry/packages.txt": "# crates\n" + PATCHELF,
         "build-support/cargo_auditable/packages.txt": f"trixie libgcc-s1 14.2.0-19 {LIBGCC_SHA}\n",
         "build-support/sandbox/packages.txt": "# bwrap\n" + bwrap_line,
+        "build-support/verifiers/packages.txt": "# reference verifiers\n" + PATCHELF,
         "pants.toml": "[GLOBAL]\n",
         "pants": LAUNCHER,
         "pants-plugins/wasm_component/subsystems/toolchain.py": SUBSYSTEM,

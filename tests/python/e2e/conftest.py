@@ -6,12 +6,18 @@ test session and shared by all tests that read its `dist/`.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import tarfile
 import zipfile
 from pathlib import Path
 
 import pytest
-from e2e.repository import TOOLCHAIN_ARCHIVE, WASM_TOOLS_WHEEL, copy_repository, package_all
+from cryptography.hazmat.primitives import serialization
+from e2e.repository import REPOSITORY, TOOLCHAIN_ARCHIVE, WASM_TOOLS_WHEEL, copy_repository, package_all
+
+DEV_KEYS = Path(os.environ["HOME"], ".config", "wasm-attest", "dev-keys")
 
 @pytest.fixture(scope="session")
 def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -42,3 +48,31 @@ def toolchain(tmp_path_factory: pytest.TempPathFactory) -> Path:
     with tarfile.open(TOOLCHAIN_ARCHIVE) as archive:
         archive.extractall(folder)
     return folder
+
+
+@pytest.fixture(scope="session")
+def reference_verifiers() -> dict[str, Path]:
+    """in-toto-golang and cosign from the pinned Debian packages, fetched by the project's own set-up script."""
+    result = subprocess.run(
+        [sys.executable, str(REPOSITORY / "build-support" / "verifiers" / "fetch_verifiers.py")],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    return {name: Path(path) for name, path in (line.split(" ", 1) for line in result.stdout.splitlines())}
+
+
+def _development_public_key(role: str, folder: Path) -> Path:
+    """The public half of a development key: zero-configuration builds sign with these."""
+    private = serialization.load_pem_private_key((DEV_KEYS / f"{role}.pem").read_bytes(), None)
+    path = folder / f"{role}.pub"
+    path.write_bytes(private.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    return path
+
+
+@pytest.fixture(scope="session")
+def development_public_keys(dist: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """`{"owner": owner.pub, "functionary": functionary.pub}`, outside every bundle (after `dist` made the keys)."""
+    folder = tmp_path_factory.mktemp("trusted-keys")
+    return {role: _development_public_key(role, folder) for role in ("owner", "functionary")}

@@ -31,6 +31,7 @@ from wasm_attest.isolation import BuildIsolation, bubblewrap_isolation
 from wasm_attest.keys import SigningKey, load_signing_key, public_key_pem
 from wasm_attest.layout import ArtifactMatch, StepPlan, derive_layout, layout_files, sign_layout
 from wasm_attest.links import build_link, link_file_name, sign_link
+from wasm_attest.sigstore.bundles import bundle_from_envelope, cyclonedx_statement, sign_statement_bundle
 from wasm_attest.wasm_sections import with_custom_sections
 from wasm_attest.provenance import (
     WASM_COMPONENT_BUILD_TYPE,
@@ -262,7 +263,14 @@ def build_bundle(
     layout = derive_layout(step_plans(keys.functionary), final_products=FINAL_PRODUCTS, expires=expires)
     for name, content in layout_files(layout, keys.owner.signer).items():
         (dist / name).write_bytes(content)
-    (dist / "app.intoto.jsonl").write_bytes(sign_provenance(provenance_for((dist / "app.wasm").read_bytes()), keys.functionary.signer))
+    provenance = sign_provenance(provenance_for((dist / "app.wasm").read_bytes()), keys.functionary.signer)
+    (dist / "app.intoto.jsonl").write_bytes(provenance)
+    (dist / "app.provenance.sigstore.json").write_bytes(bundle_from_envelope(provenance, hint=keys.functionary.keyid))
+    try:  # a faulty sbom step (`make_sbom`) may write no JSON at all; then there is nothing to attest
+        statement = cyclonedx_statement("app.wasm", sha((dist / "app.wasm").read_bytes()), (dist / "app.cdx.json").read_bytes())
+    except ValueError:
+        return dist
+    (dist / "app.sbom.sigstore.json").write_bytes(sign_statement_bundle(statement, keys.functionary.signer))
     return dist
 
 

@@ -8,8 +8,9 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 from in_toto.models.metadata import Envelope, Metadata
+from securesystemslib.signer import Signature
 
-from wasm_attest.keys import SigningKey, key_dict, load_public_key, load_signing_key
+from wasm_attest.keys import SigningKey, key_dict, legacy_keyid, load_public_key, load_signing_key, public_key_from_pem
 from wasm_attest.layout import (
     ArtifactMatch,
     LayoutError,
@@ -17,6 +18,7 @@ from wasm_attest.layout import (
     derive_layout,
     layout_files,
     rules_by_step,
+    sign_layout,
     write_layout,
 )
 
@@ -98,6 +100,7 @@ def test_rules_chain_every_step_to_earlier_ones_and_end_in_disallow(tmp_path: Pa
                 "ALLOW *.link",
                 "ALLOW *.pub",
                 "ALLOW *.intoto.jsonl",
+                "ALLOW *.sigstore.json",
                 "DISALLOW *",
             ],
             "products": ["ALLOW *"],
@@ -184,3 +187,38 @@ def test_expiry_and_final_products_are_required(tmp_path: Path) -> None:
         derive_layout(four_steps(functionary), final_products=("app.wasm",), expires=datetime(2031, 1, 1))
     with pytest.raises(LayoutError, match="needs the final products"):
         derive_layout(four_steps(functionary), final_products=(), expires=EXPIRES)
+
+
+# in-toto-golang 0.11's `in-toto-golang key id <pem>` for these two public keys (measured): the legacy keyid.
+GOLANG_KEYIDS = {
+    b"-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAUe+iOicR63HUoF+aPvZjGvbJNbv1AAJNXzCo3ilv4SQ=\n-----END PUBLIC KEY-----\n": (
+        "8154f0dad777cfe842b4c52cebdc36a14617db09b0a2d27682e473a061abac5b"
+    ),
+    b"-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAExx1jx965c01pSKvz79tuYYA2pKWg\n"
+    b"hP2LIf8ZFqnEtyywbwV1wreFFAYC65CO7zyeT+YURYZjJWR7SSCPpEbWvw==\n-----END PUBLIC KEY-----\n": (
+        "12ad7882efacb22b834dff19d56d71a73c1bd69853a82023c52e403a867a6c0d"
+    ),
+}
+
+
+@pytest.mark.parametrize("pem", sorted(GOLANG_KEYIDS))
+def test_the_legacy_keyid_is_the_one_in_toto_golang_computes(pem: bytes) -> None:
+    key = public_key_from_pem(pem)
+    assert legacy_keyid(key) == GOLANG_KEYIDS[pem] != key.keyid
+
+
+@pytest.mark.parametrize("curve", ["ed25519", "ecdsa"])
+def test_the_layout_signature_is_listed_under_both_keyids(tmp_path: Path, curve: str) -> None:
+    """in-toto-verify looks the owner's signature up under securesystemslib's keyid, in-toto-golang under the legacy one."""
+    private = ed25519.Ed25519PrivateKey.generate() if curve == "ed25519" else ec.generate_private_key(ec.SECP256R1())
+    (tmp_path / "owner.pem").write_bytes(private.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()))
+    owner = load_signing_key(tmp_path / "owner.pem")
+    layout = Metadata.from_dict(json.loads(sign_layout(_one_step_layout(owner), owner.signer)))
+    assert sorted(layout.signatures) == sorted([owner.keyid, legacy_keyid(owner.public_key)])
+    for signature in layout.signatures.values():  # the same bytes, so each verifies with the owner key
+        owner.public_key.verify_signature(Signature(owner.keyid, signature.signature), layout.pae())
+
+
+def _one_step_layout(owner: SigningKey):
+    step = StepPlan(name="build", expected_command=("cargo", "build"), functionary_keys=(owner.public_key,), creates=("app.wasm",))
+    return derive_layout([step], final_products=["app.wasm"], expires=datetime(2099, 1, 1, tzinfo=timezone.utc))

@@ -41,6 +41,7 @@ from wasm_attest.keys import public_key_pem
 from wasm_attest.layout import sign_layout
 from wasm_attest.links import link_file_name, link_payload, sign_link
 from wasm_attest.provenance import sign_provenance
+from wasm_attest.sigstore.bundles import cyclonedx_statement, sign_statement_bundle
 from wasm_attest.verification import (
     ArtifactRuleError,
     DependencyRecordsError,
@@ -48,8 +49,10 @@ from wasm_attest.verification import (
     InspectionFailedError,
     LayoutExpiredError,
     LayoutSignatureError,
+    LinkFileNameError,
     LinkSignatureError,
     LockfileMismatchError,
+    ProvenanceVerificationError,
     MissingLinkError,
     ProvenanceSignatureError,
     ProvenanceSubjectError,
@@ -164,7 +167,9 @@ def test_reference_in_toto_verify_rejects_a_layout_signed_by_another_key(tmp_pat
 
 def test_the_bundle_verifies_and_the_report_lists_the_checks(dist: Path, keys: Keys) -> None:
     report = verify(dist, keys)
-    assert [passed.item for passed in report.items] == ["layout", "vendor", "build", "embed", "sbom", "package", "app.intoto.jsonl"]
+    assert [passed.item for passed in report.items] == [
+        "layout", "vendor", "build", "embed", "sbom", "package", "app.intoto.jsonl", "app.provenance.sigstore.json", "app.sbom.sigstore.json"
+    ]
     assert report.checks_for("layout")[0] == f"signed by trusted owner key {keys.owner.keyid}"
     assert report.checks_for("build")[0].endswith(link_file_name("build", keys.functionary.keyid))
     assert "expected_materials: MATCH vendor/* WITH PRODUCTS FROM vendor; MATCH Cargo.toml WITH MATERIALS FROM vendor; " in " ".join(
@@ -172,7 +177,7 @@ def test_the_bundle_verifies_and_the_report_lists_the_checks(dist: Path, keys: K
     )
     assert report.checks_for("package")[-3:-1] == (
         "3 final product(s) on disk match its link: Cargo.lock, app.cdx.json, app.wasm",
-        "no other files than the final products and the attestations",
+        "every other file is a verified link, the layout, a key the layout names, or a provenance or Sigstore bundle checked below",
     )
     lockfile = f"Cargo.lock in the folder is the one it used ({sha(SOURCES['Cargo.lock'])})"
     assert all(lockfile in report.checks_for(step) for step in ("vendor", "build", "embed", "sbom", "package"))
@@ -207,10 +212,69 @@ def test_an_unattested_file_in_the_folder_is_named(dist: Path, keys: Keys) -> No
     assert verify(dist, keys, allow_unattested_files=True)
 
 
-def test_what_in_toto_verify_leaves_behind_does_not_disturb_our_verification(dist: Path, owner_pub: Path, keys: Keys) -> None:
+def test_what_in_toto_verify_leaves_behind_is_refused_with_advice(dist: Path, owner_pub: Path, keys: Keys) -> None:
+    """Run in the bundle, in-toto-verify writes its inspection's unsigned link there (README: run it on a copy)."""
     assert run_in_toto_verify(in_toto_verify_script(), dist, owner_pub).returncode == 0
-    assert (dist / "final-products-on-disk.link").is_file()  # in-toto-verify persists its inspection's link
-    assert verify(dist, keys)
+    assert (dist / "final-products-on-disk.link").is_file()
+    with pytest.raises(FinalProductError, match=r"artifact 'final-products-on-disk.link' \(check: no unattested files\).*run in-toto-verify on a copy"):
+        verify(dist, keys)
+
+
+def _random_key_pem() -> bytes:
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    return ed25519.Ed25519PrivateKey.generate().public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+
+
+@pytest.mark.parametrize(
+    "name, content, why",
+    [
+        ("payload.link", Path("/bin/ls").read_bytes(), "named like a link, but it is not signed in-toto link metadata"),
+        ("x.pub", os.urandom(64), "the layout names no key with that keyid"),
+        ("sub/build.link", b"{}", "in a subfolder"),
+        ("other.intoto.jsonl", b"{}", "belongs to no delivered component"),
+        ("other.sbom.sigstore.json", b"{}", "belongs to no delivered component"),
+    ],
+)
+def test_files_named_like_attestations_are_checked_not_trusted(dist: Path, keys: Keys, name: str, content: bytes, why: str) -> None:
+    (dist / name).parent.mkdir(exist_ok=True)
+    (dist / name).write_bytes(content)
+    with pytest.raises(FinalProductError, match=rf"artifact '{name}' \(check: no unattested files\).*{name} \(it [^)]*{why}"):
+        verify(dist, keys)
+
+
+def test_a_public_key_file_must_hold_the_key_its_name_claims(dist: Path, keys: Keys) -> None:
+    (dist / f"{keys.functionary.keyid}.pub").write_bytes(_random_key_pem())
+    with pytest.raises(FinalProductError, match=rf"{keys.functionary.keyid}.pub \(it holds another key"):
+        verify(dist, keys)
+
+
+def test_a_copy_of_a_verified_link_under_another_name_is_refused(dist: Path, keys: Keys) -> None:
+    shutil.copy(link_path(dist, "build", keys.functionary), dist / "build.deadbeef.link")
+    with pytest.raises(FinalProductError, match=r"build.deadbeef.link \(its file name does not match its signer"):
+        verify(dist, keys)
+
+
+def test_many_unattested_files_give_a_short_message(dist: Path, keys: Keys) -> None:
+    (dist / "extra").mkdir()
+    for number in range(300):
+        (dist / "extra" / f"vendor-file-{number:03}.link").write_bytes(b"{}")
+    with pytest.raises(FinalProductError) as caught:
+        verify(dist, keys)
+    message = str(caught.value)
+    assert message.startswith("Verification failed at step 'package', artifact 'extra/vendor-file-000.link'")
+    assert "300 file(s)" in message and "and 295 more" in message and len(message) < 1500
+
+
+def test_a_renamed_link_says_its_name_does_not_match_its_signer(dist: Path, keys: Keys) -> None:
+    link_path(dist, "build", keys.functionary).rename(dist / "build.deadbeef.link")
+    with pytest.raises(
+        LinkFileNameError,
+        match=rf"artifact 'build.deadbeef.link' \(check: link file name matches its signer\): the file name build.deadbeef.link "
+        rf"does not match its signer: it is signed by {keys.functionary.keyid}.*build.{keys.functionary.keyid[:8]}.link",
+    ):
+        verify(dist, keys)
 
 
 def test_a_modified_link_fails_its_signature(dist: Path, keys: Keys) -> None:
@@ -266,7 +330,7 @@ def test_a_layout_built_with_a_past_expiry_fails_now(tmp_path: Path, keys: Keys)
 def test_a_layout_signed_by_someone_else(dist: Path, keys: Keys) -> None:
     layout = Metadata.load(str(dist / "root.layout")).get_payload()
     (dist / "root.layout").write_bytes(sign_layout(layout, keys.intruder.signer))
-    with pytest.raises(LayoutSignatureError, match=rf"artifact 'root.layout' \(check: layout signature by the trusted owner key\).*signatures by {keys.intruder.keyid}"):
+    with pytest.raises(LayoutSignatureError, match=rf"artifact 'root.layout' \(check: layout signature by the trusted owner key\).*signatures by .*{keys.intruder.keyid}"):
         verify(dist, keys)
 
 
@@ -327,7 +391,9 @@ def test_an_allowed_inspection_runs_and_its_rules_are_checked(tmp_path: Path, di
     report = verify(dist, keys, allowed_inspections=[("touch", str(marker))])
     assert marker.exists()
     assert report.skipped_inspections == ()
-    assert [passed.item for passed in report.items][-2:] == ["final-products-on-disk", "app.intoto.jsonl"]
+    assert [passed.item for passed in report.items][-4:] == [
+        "final-products-on-disk", "app.intoto.jsonl", "app.provenance.sigstore.json", "app.sbom.sigstore.json"
+    ]
     assert report.checks_for("final-products-on-disk")[1].startswith("expected_materials: REQUIRE app.wasm; ")
 
 
@@ -436,3 +502,104 @@ def test_a_component_without_an_embedded_list_is_refused(tmp_path: Path, keys: K
     dist = build_bundle(tmp_path / "build", keys, linked=None)
     with pytest.raises(DependencyRecordsError, match=r"carries no .dep-v0"):
         verify(dist, keys)
+
+
+# --- messages that say what is wrong ----------------------------------------
+
+
+def _edit_dsse_payload(path: Path, change) -> None:
+    """Changes a DSSE file's statement and keeps its signatures: an edit after signing."""
+    document = json.loads(path.read_bytes())
+    envelope = document.get("dsseEnvelope", document)
+    statement = json.loads(base64.b64decode(envelope["payload"]))
+    change(statement)
+    envelope["payload"] = base64.b64encode(json.dumps(statement).encode()).decode()
+    path.write_text(json.dumps(document) + "\n")
+
+
+def test_an_edited_provenance_says_the_signature_does_not_match_the_payload(dist: Path, keys: Keys) -> None:
+    _edit_dsse_payload(dist / "app.intoto.jsonl", lambda statement: statement["predicate"]["buildDefinition"].update(buildType="https://x"))
+    with pytest.raises(
+        ProvenanceSignatureError,
+        match=rf"the signature by {keys.functionary.keyid}, a functionary the layout authorises for step 'package', does not "
+        "match the payload: the provenance was changed after it was signed",
+    ):
+        verify(dist, keys)
+
+
+def test_a_replayed_link_with_thousands_of_files_gives_a_readable_message(dist: Path, keys: Keys) -> None:
+    """A vendor link from another build lists every vendored file; the message lists the first few and a count."""
+    rewrite_link(dist, "build", keys, lambda link: link.materials.update({f"vendor/other-1.0.0/src/file{number:04}.rs": {"sha256": "0" * 64} for number in range(3000)}))
+    with pytest.raises(ArtifactRuleError) as caught:
+        verify(dist, keys)
+    message = str(caught.value)
+    assert len(message) < 3000, len(message)
+    assert "and 2995 more (3000 in all)" in message and "the others likewise" in message
+
+
+def test_a_json_failure_keeps_the_checks_that_passed(dist: Path, keys: Keys) -> None:
+    (dist / "app.wasm").write_bytes(b"swapped")
+    with pytest.raises(VerificationError) as caught:
+        verify(dist, keys)
+    failure = failure_json(caught.value)
+    assert failure["layout"] == str(dist / "root.layout")
+    assert failure["owner_keyids"] == [keys.owner.keyid] and failure["expires"] == "2099-01-01T00:00:00Z"
+    steps = {step["name"]: step["checks"] for step in failure["steps"]}
+    assert list(steps) == ["layout", "vendor", "build", "embed", "sbom", "package"]
+    assert steps["layout"][0] == f"signed by trusted owner key {keys.owner.keyid}"
+    assert steps["build"][0].endswith(link_file_name("build", keys.functionary.keyid))
+    assert any(check.startswith("expected_products:") for check in steps["package"])
+
+
+# --- the Sigstore bundles (what cosign verifies) -----------------------------
+
+
+def test_the_sigstore_bundles_are_verified_and_reported(dist: Path, keys: Keys) -> None:
+    report = verify(dist, keys)
+    assert report.checks_for("app.provenance.sigstore.json") == (
+        f"signed by {keys.functionary.keyid}, a functionary of step 'package'",
+        "subject 'app.wasm' sha256 equals the file on disk",
+        "its statement is the one app.intoto.jsonl carries",
+    )
+    assert report.checks_for("app.sbom.sigstore.json")[0] == f"signed by {keys.functionary.keyid}, a functionary of step 'sbom'"
+    signatures = json.loads((dist / "app.sbom.sigstore.json").read_bytes())["dsseEnvelope"]["signatures"]
+    assert [set(signature) for signature in signatures] == [{"sig"}]  # cosign skips a signature with another keyid
+
+
+def test_an_edited_sigstore_bundle_fails_its_signature(dist: Path, keys: Keys) -> None:
+    _edit_dsse_payload(dist / "app.sbom.sigstore.json", lambda statement: statement["predicate"].update(serialNumber="urn:uuid:0"))
+    with pytest.raises(ProvenanceSignatureError, match=r"artifact 'app.sbom.sigstore.json' \(check: Sigstore bundle signature\)"):
+        verify(dist, keys)
+
+
+def test_a_sigstore_bundle_signed_by_an_intruder_fails(dist: Path, keys: Keys) -> None:
+    statement = cyclonedx_statement("app.wasm", sha((dist / "app.wasm").read_bytes()), (dist / "app.cdx.json").read_bytes())
+    (dist / "app.sbom.sigstore.json").write_bytes(sign_statement_bundle(statement, keys.intruder.signer))
+    with pytest.raises(ProvenanceSignatureError, match="no signature in it verifies with a functionary key"):
+        verify(dist, keys)
+
+
+def test_a_signed_sigstore_bundle_about_another_sbom_fails(dist: Path, keys: Keys) -> None:
+    sbom = json.loads((dist / "app.cdx.json").read_bytes())
+    sbom["components"] = []
+    statement = cyclonedx_statement("app.wasm", sha((dist / "app.wasm").read_bytes()), json.dumps(sbom).encode())
+    (dist / "app.sbom.sigstore.json").write_bytes(sign_statement_bundle(statement, keys.functionary.signer))
+    with pytest.raises(ProvenanceVerificationError, match=r"its predicate is not the delivered app.cdx.json"):
+        verify(dist, keys)
+
+
+def test_a_sigstore_bundle_about_another_component_fails(dist: Path, keys: Keys) -> None:
+    statement = cyclonedx_statement("app.wasm", sha(b"another build"), (dist / "app.cdx.json").read_bytes())
+    (dist / "app.sbom.sigstore.json").write_bytes(sign_statement_bundle(statement, keys.functionary.signer))
+    with pytest.raises(ProvenanceSubjectError, match=r"artifact 'app.sbom.sigstore.json'.*attests another build"):
+        verify(dist, keys)
+
+
+def test_a_root_layout_other_than_the_verified_one_is_refused(tmp_path: Path, dist: Path, keys: Keys) -> None:
+    """Verified against a layout kept elsewhere (release mode), the bundle must not ship another one."""
+    committed = tmp_path / "committed.root.layout"
+    shutil.copy(dist / "root.layout", committed)
+    assert verify(dist, keys, layout_path=committed)
+    rewrite_layout(dist, keys.owner, lambda layout: setattr(layout, "readme", "another layout"))
+    with pytest.raises(FinalProductError, match=r"root.layout \(it is another layout than the one verified"):
+        verify(dist, keys, layout_path=committed)

@@ -1,0 +1,1 @@
+"""Sigstore bundles: the attestation format current cosign and sigstore clients verify."""
