@@ -17,6 +17,7 @@ from wasm_attest_tests.bundles import Keys, build_bundle, make_keys, provenance_
 
 from wasm_attest.isolation import NAMESPACES, bubblewrap_isolation, check_isolated, no_isolation
 from wasm_attest.provenance import sign_provenance
+from wasm_attest.sigstore.bundles import bundle_from_envelope
 from wasm_attest.verification import ProvenanceVerificationError, verify_attestations
 
 
@@ -27,7 +28,9 @@ def keys(tmp_path_factory: pytest.TempPathFactory) -> Keys:
 
 def resign_provenance(dist: Path, keys: Keys, **isolation) -> None:
     provenance = provenance_for((dist / "app.wasm").read_bytes(), **isolation)
-    (dist / "app.intoto.jsonl").write_bytes(sign_provenance(provenance, keys.functionary.signer))
+    envelope = sign_provenance(provenance, keys.functionary.signer)
+    (dist / "app.intoto.jsonl").write_bytes(envelope)
+    (dist / "app.provenance.sigstore.json").write_bytes(bundle_from_envelope(envelope, hint=keys.functionary.keyid))
 
 
 def verify(dist: Path, keys: Keys, *, require: bool):
