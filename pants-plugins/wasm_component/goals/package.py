@@ -43,12 +43,14 @@ from pants.engine.target import AllTargets
 from pants.engine.unions import UnionRule
 from pants.util.frozendict import FrozenDict
 
+from wasm_attest.advisories.gate import GateResult
 from wasm_attest.errors import WasmAttestError
 from wasm_attest.keys import public_key_from_pem
 from wasm_attest.verification import VerificationError, verify_attestations
 from wasm_component.dist_folder import checked_folder, remove_folder, replace_folder
 from wasm_component.output_folders import clash_message, output_folder_clashes
 from wasm_component.target_types import WasmComponentOutputPathField, WasmComponentSourcesField
+from wasm_component.util_rules.advisories import AdvisorySetup
 from wasm_component.util_rules.attest import AttestationRequest, AttestedComponent
 from wasm_component.util_rules.build import BuiltComponent
 from wasm_component.util_rules.cargo_project import CargoProject, CargoProjectRequest
@@ -105,9 +107,12 @@ async def verified_component(field_set: WasmComponentFieldSet) -> VerifiedCompon
     # The layout and the keys first: configuration errors should not wait for a build.
     layout = await Get(CommittedLayout, CommittedLayoutRequest(field_set.address))
     identity = await Get(SigningIdentity, SigningIdentityRequest(release_mode=layout.content is not None))
+    advisories = await Get(AdvisorySetup)
     project = await Get(CargoProject, CargoProjectRequest(field_set.address))
     component = await Get(BuiltComponent, CargoProject, project)
-    attested = await Get(AttestedComponent, AttestationRequest(project, component, layout, identity))
+    attested = await Get(AttestedComponent, AttestationRequest(project, component, layout, identity, advisories))
+    if attested.gate is not None and not attested.gate.passed:
+        raise PackageVerificationError(_gate_failure(str(field_set.address), advisories, attested.gate))
     contents = await Get(DigestContents, Digest, attested.digest)
     try:
         _verify_before_delivery(contents, attested)
@@ -116,6 +121,8 @@ async def verified_component(field_set: WasmComponentFieldSet) -> VerifiedCompon
             f"{field_set.address}: the attestations of the build do not verify, so nothing was written: {error}"
         ) from None
     summary = ("verified: layout signature and expiry, links, artifact rules, final files, provenance",)
+    if attested.gate is not None:
+        summary += (f"advisory gate: {len(attested.gate.findings)} finding(s), none denied (database {attested.gate.database_digest})",)
     if attested.committed_layout:
         summary += (f"layout: the owner-signed {attested.committed_layout}, trusted through [wasm-attest].trusted_owner_keys",)
     return VerifiedComponent(attested.digest, attested.files.component, (*summary, *attested.notices))
@@ -163,6 +170,16 @@ def _written(folder: Path, verified: VerifiedComponent, contents: DigestContents
     component = BuiltPackageArtifact(None, (f"Wrote {folder / verified.component}", *details))
     others = (BuiltPackageArtifact(None, (f"Wrote {folder / entry.path}",)) for entry in contents if entry.path != verified.component)
     return (component, *others)
+
+
+def _gate_failure(address: str, advisories: AdvisorySetup, gate: GateResult) -> str:
+    """One line per finding the policy denies, under the target and the database it was checked against."""
+    location = advisories.database.location if advisories.database else "?"
+    return (
+        f"{address}: known-vulnerable crates (advisory database {location}, {gate.database_digest}); nothing was "
+        "written. Update the crates, or add an exception with a reason and an expiry to "
+        "[wasm-advisories].exceptions:\n  " + "\n  ".join(gate.violations)
+    )
 
 
 def _verify_before_delivery(contents: DigestContents, attested: AttestedComponent) -> None:

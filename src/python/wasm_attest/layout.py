@@ -48,7 +48,7 @@ NO_OP_COMMAND = ("true",)
 # Files of the attestation bundle itself that sit next to the final products on
 # disk, so the inspection must let them through. (in-toto excludes `*.link*`
 # from recorded artifacts already; it is listed for clarity.)
-ATTESTATION_FILE_PATTERNS = (LAYOUT_FILE_NAME, "*.link", "*.pub", "*.intoto.jsonl")
+ATTESTATION_FILE_PATTERNS = (LAYOUT_FILE_NAME, "*.link", "*.pub", "*.intoto.jsonl", "*.vulns.dsse.json")
 
 
 class LayoutError(WasmAttestError):

@@ -62,6 +62,7 @@ from in_toto.models.metadata import Envelope as InTotoEnvelope
 from in_toto.models.metadata import Metadata
 from securesystemslib.signer import SSlibKey
 
+from wasm_attest.advisories.attestation import AdvisoryCheck, FindingsError, VerifiedFindings, verify_bundle_findings
 from wasm_attest.bundle_files import (
     ARTIFACT_SIZE_LIMIT,
     METADATA_SIZE_LIMIT,
@@ -202,6 +203,12 @@ class ProvenanceSubjectError(ProvenanceVerificationError):
     check = "provenance subject digest"
 
 
+class AdvisoryVerificationError(VerificationError):
+    """The findings attestation does not verify, or the crates fail the advisory gate (wasm_attest.advisories)."""
+
+    check = "advisory gate"
+
+
 @dataclass(frozen=True)
 class PassedChecks:
     """The checks one item passed; `item` is "layout", a step name, or a provenance file name."""
@@ -220,6 +227,8 @@ class VerificationReport:
     items: tuple[PassedChecks, ...]
     skipped_inspections: tuple[str, ...]
     warnings: tuple[str, ...]
+    findings: tuple[VerifiedFindings, ...] = ()
+    """Each component's advisory findings as verified (wasm_attest.advisories), for admission policies."""
 
     def checks_for(self, item: str) -> tuple[str, ...]:
         return next((passed.checks for passed in self.items if passed.item == item), ())
@@ -285,6 +294,7 @@ def verify_attestations(
     allowed_inspections: Collection[Sequence[str]] = (),
     inspection_timeout: float = DEFAULT_INSPECTION_TIMEOUT,
     require_isolated_build: bool = False,
+    advisory_check: AdvisoryCheck | None = None,
 ) -> VerificationReport:
     """Verifies the attestation bundle in `folder` against owner keys from configuration.
 
@@ -299,6 +309,9 @@ def verify_attestations(
     (default: none), for at most `inspection_timeout` seconds; the others are
     listed in the report as not run. With `require_isolated_build`, a provenance
     that does not record an isolated build fails; without it, that is a warning.
+    A findings attestation (`<stem>.vulns.dsse.json`) is checked whenever present,
+    and with `advisory_check` the SBOM is judged again against that database and
+    policy (`wasm_attest.advisories.attestation`).
     The folder must hold regular files only,
     within the size caps of `bundle_files`. Nothing is written to `folder`.
     """
@@ -386,6 +399,12 @@ def verify_attestations(
                 warnings.append(str(error))
         items.append(PassedChecks(path.name, tuple(checks)))
 
+    try:
+        findings = verify_bundle_findings(folder, on_disk, layout.keys, last_step.pubkeys, advisory_check)
+    except FindingsError as error:
+        raise AdvisoryVerificationError(error.detail, step=last_step.name, artifact=error.artifact, check=error.check) from None
+    items.extend(PassedChecks(f"advisories: {verified.component}", verified.checks) for verified in findings if verified.checks)
+
     return VerificationReport(
         layout=layout_path,
         owner_keyids=tuple(owner_keys),
@@ -393,6 +412,7 @@ def verify_attestations(
         items=tuple(items),
         skipped_inspections=tuple(skipped_inspections),
         warnings=tuple(warnings),
+        findings=findings,
     )
 
 

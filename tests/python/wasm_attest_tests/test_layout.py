@@ -98,6 +98,7 @@ def test_rules_chain_every_step_to_earlier_ones_and_end_in_disallow(tmp_path: Pa
                 "ALLOW *.link",
                 "ALLOW *.pub",
                 "ALLOW *.intoto.jsonl",
+                "ALLOW *.vulns.dsse.json",
                 "DISALLOW *",
             ],
             "products": ["ALLOW *"],

@@ -99,6 +99,23 @@ def _result(finding: Finding) -> dict[str, Any]:
     return {"id": advisory.id, "severity": severity, "annotations": [annotations]}
 
 
+def findings_attestation(
+    result: GateResult,
+    database: AdvisoryDatabase,
+    *,
+    component: str,
+    component_sha256: str,
+    timestamp: datetime,
+    signer: Signer,
+) -> tuple[str, bytes]:
+    """The bundle file (name, signed content) recording `result` for `component`."""
+    stem = component[: -len(".wasm")] if component.endswith(".wasm") else component
+    statement = findings_statement(
+        result, database, subject_name=component, subject_sha256=component_sha256, timestamp=timestamp
+    )
+    return findings_file_name(stem), sign_findings(statement, signer)
+
+
 def sign_findings(statement: Mapping[str, Any], signer: Signer) -> bytes:
     """The signed envelope as one JSON line, the content of `<stem>.vulns.dsse.json`."""
     envelope = Envelope(payload=canonical_json(statement), payload_type=PAYLOAD_TYPE, signatures={})

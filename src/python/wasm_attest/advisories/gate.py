@@ -66,10 +66,13 @@ def policy_from_options(
     severity_threshold: str,
     informational: Mapping[str, str],
     host_only: str,
-    exceptions: Iterable[Mapping[str, object]],
+    exceptions: Mapping[str, object],
     origin: str,
 ) -> AdvisoryPolicy:
-    """The policy from configuration values; `origin` (e.g. `[wasm-advisories]`) names where they came from."""
+    """The policy from configuration values; `exceptions` maps advisory ids to `{reason, expires}`.
+
+    `origin` (e.g. `[wasm-advisories]`) names where the values came from in errors.
+    """
     try:
         threshold = Severity(severity_threshold)
     except ValueError:
@@ -85,7 +88,7 @@ def policy_from_options(
         severity_threshold=threshold,
         informational=tuple(sorted(actions.items())),
         host_only=_action(host_only, f"{origin} host_only"),
-        exceptions=tuple(_exception(entry, origin) for entry in exceptions),
+        exceptions=tuple(_exception(advisory_id, entry, origin) for advisory_id, entry in sorted(exceptions.items())),
     )
 
 
@@ -96,10 +99,11 @@ def _action(value: str, where: str) -> Action:
         raise AdvisoryPolicyError(f"{where} is {value!r}; use deny, warn or ignore.") from None
 
 
-def _exception(entry: Mapping[str, object], origin: str) -> AdvisoryException:
-    advisory_id = entry.get("id")
-    if not isinstance(advisory_id, str) or not advisory_id:
-        raise AdvisoryPolicyError(f"{origin} exceptions: {dict(entry)!r} has no id; name the advisory, e.g. RUSTSEC-2024-0001.")
+def _exception(advisory_id: str, entry: object, origin: str) -> AdvisoryException:
+    if not isinstance(entry, Mapping):
+        raise AdvisoryPolicyError(
+            f"{origin} exceptions: {advisory_id} must map to {{reason = \"...\", expires = \"YYYY-MM-DD\"}}, not {entry!r}."
+        )
     reason = entry.get("reason")
     if not isinstance(reason, str) or not reason.strip():
         raise AdvisoryPolicyError(f"{origin} exceptions: {advisory_id} has no reason; say why the advisory does not apply.")
