@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bundles import SOURCES, Keys, build_bundle, make_keys
+from wasm_attest_tests.bundles import SOURCES, Keys, build_bundle, make_keys
 from wasm_attest.admission.admit import AdmissionDeniedError, admit
 from wasm_attest.admission.input_document import admission_inputs
 from wasm_attest.admission.rego import AdmissionPolicyError, denials
