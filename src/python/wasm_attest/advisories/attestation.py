@@ -58,7 +58,7 @@ def findings_statement(
     result: GateResult, database: AdvisoryDatabase, *, subject_name: str, subject_sha256: str, timestamp: datetime
 ) -> dict[str, Any]:
     """The in-toto Statement of a gate result; `timestamp` is the build's (reproducible) time."""
-    newest = max((advisory.date for advisories in database.by_crate.values() for advisory in advisories), default="1970-01-01")
+    newest = database.last_update
     moment = rfc3339(timestamp)
     return {
         "_type": STATEMENT_TYPE,
