@@ -7,6 +7,7 @@ knowing how bad a vulnerability is must not let it through.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from enum import Enum
 
@@ -61,6 +62,7 @@ def severity_of(vector: str | None) -> Severity:
     return Severity.CRITICAL
 
 
+@functools.lru_cache(maxsize=4096)  # real databases repeat a few hundred vectors across ~1,000 advisories
 def base_score(vector: str | None) -> Score | None:
     """The base score of a `CVSS:3.x/...` or `CVSS:4.0/...` vector, None without one."""
     if not vector:
