@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from wasm_attest_tests.bundles import SOURCES, Keys, build_bundle, make_keys
+from wasm_attest_tests.bundles import SOURCES, Keys, build_bundle, make_keys, write_public_key
 from wasm_attest.admission.admit import AdmissionDeniedError, admit
 from wasm_attest.admission.input_document import admission_inputs
 from wasm_attest.admission.rego import AdmissionPolicyError, denials
@@ -20,6 +20,7 @@ from wasm_attest.advisories.attestation import (
 )
 from wasm_attest.advisories.database import load_database
 from wasm_attest.advisories.gate import evaluate, policy_from_options
+from wasm_attest.cli import main
 from wasm_attest.sbom_crates import read_sbom_crates
 from wasm_attest.verification import AdvisoryVerificationError, verify_attestations
 
@@ -192,3 +193,26 @@ def test_a_builtin_error_fails_the_evaluation_instead_of_dropping_a_deny() -> No
     policy = 'package wasm_attest.admission\nimport rego.v1\ndeny contains msg if { msg := sprintf("%s", [to_number("x")]) }\n'
     with pytest.raises(AdmissionPolicyError, match="cannot be evaluated"):
         denials(policy, origin="strict.rego", document={})
+
+
+def test_wasm_attest_verify_takes_a_database_and_a_policy(
+    dist: Path, keys: Keys, tmp_path: Path, clean_db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    owner = write_public_key(tmp_path / "owner.pub", keys.owner)
+    policy = tmp_path / "release.rego"
+    policy.write_text(release_policy())
+    base = ["verify", str(dist), "--owner-key", str(owner)]
+    assert main([*base, "--advisory-db", str(clean_db), "--policy", str(policy)]) == 0
+    assert "policy " + str(policy) + ": no deny" in capsys.readouterr().out
+
+    newer = database(tmp_path / "db-later", {"RUSTSEC-2026-9100": SERDE_CRITICAL})
+    assert main([*base, "--advisory-db", str(newer)]) == 1
+    assert "RUSTSEC-2026-9100" in capsys.readouterr().err
+    assert main([*base, "--advisory-db", str(newer), "--severity-threshold", "critical"]) == 1
+    capsys.readouterr()
+
+    (dist / "app.vulns.dsse.json").unlink()
+    assert main([*base, "--policy", str(policy)]) == 1
+    assert "app.wasm: no vulnerability findings" in capsys.readouterr().err
+    assert main([*base, "--advisory-db", str(tmp_path / "nowhere")]) == 2
+    assert "--advisory-db" in capsys.readouterr().err
