@@ -108,6 +108,7 @@ async def verified_component(field_set: WasmComponentFieldSet) -> VerifiedCompon
     layout = await Get(CommittedLayout, CommittedLayoutRequest(field_set.address))
     identity = await Get(SigningIdentity, SigningIdentityRequest(release_mode=layout.content is not None))
     advisories = await Get(AdvisorySetup)
+    advisories.raise_if_misconfigured()
     project = await Get(CargoProject, CargoProjectRequest(field_set.address))
     component = await Get(BuiltComponent, CargoProject, project)
     attested = await Get(AttestedComponent, AttestationRequest(project, component, layout, identity, advisories))

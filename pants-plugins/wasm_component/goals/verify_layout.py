@@ -98,7 +98,7 @@ async def verify_layout(
     components = [target for target in targets if target.has_field(WasmComponentSourcesField)]
     env = await Get(EnvironmentVars, EnvironmentVarsRequest(password_variables(options)))
     try:
-        advisories = await Get(AdvisorySetup)
+        advisory_check = (await Get(AdvisorySetup)).check
         trusted = _trusted_owner_keys(goal, options, env)
         policy = _read_policy(goal.policy)
     except WasmAttestError as error:
@@ -115,7 +115,7 @@ async def verify_layout(
             _committed_layout(target),
             trusted,
             options.require_isolated_builds,
-            advisories.check,
+            advisory_check,
             policy,
         )
         for target in components
