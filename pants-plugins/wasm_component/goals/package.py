@@ -179,7 +179,7 @@ def _gate_failure(address: str, advisories: AdvisorySetup, gate: GateResult) -> 
     return (
         f"{address}: known-vulnerable crates (advisory database {location}, {gate.database_digest}); nothing was "
         "written. Update the crates, or add an exception with a reason and an expiry to "
-        "[wasm-advisories].exceptions:\n  " + "\n  ".join(gate.violations)
+        "[wasm-advisories].exceptions:\n  " + "\n  ".join(gate.violations) + "\n"
     )
 
 
