@@ -82,6 +82,7 @@ def pin_sets(repository: Path) -> tuple[PinSet, ...]:
         PinSet(TOOLCHAIN, build_support / "toolchain" / "packages.txt", ("host",)),
         PinSet("registry", build_support / "registry" / "packages.txt"),
         PinSet("cargo-auditable", build_support / "cargo_auditable" / "packages.txt"),
+        PinSet("cargo-audit", build_support / "cargo_audit" / "packages.txt"),
         PinSet(SANDBOX, build_support / "sandbox" / "packages.txt"),
         PinSet("verifiers", build_support / "verifiers" / "packages.txt"),
     )

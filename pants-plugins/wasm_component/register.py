@@ -6,6 +6,7 @@ from wasm_component.subsystems.registry import CargoRegistrySubsystem
 from wasm_component.subsystems.sandbox import WasmSandboxSubsystem
 from wasm_component.target_types import CargoCrateTarget, WasmComponentTarget
 from wasm_component.util_rules import (
+    advisories,
     attest,
     build,
     cargo_metadata,
@@ -24,6 +25,7 @@ from wasm_component.util_rules import (
 def rules():
     return [
         *CargoRegistrySubsystem.rules(),
+        *advisories.rules(),
         *attest.rules(),
         *build.rules(),
         *cargo_metadata.rules(),

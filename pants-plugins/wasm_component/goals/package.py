@@ -44,6 +44,7 @@ from pants.engine.target import AllTargets
 from pants.engine.unions import UnionRule
 from pants.util.frozendict import FrozenDict
 
+from wasm_attest.advisories.gate import GateResult
 from wasm_attest.errors import WasmAttestError
 from wasm_attest.keys import public_key_from_pem
 from wasm_attest.source.checkout import Checkout
@@ -51,6 +52,7 @@ from wasm_attest.verification import VerificationError, verify_attestations
 from wasm_component.dist_folder import checked_folder, remove_folder, replace_folder
 from wasm_component.output_folders import clash_message, output_folder_clashes
 from wasm_component.target_types import WasmComponentOutputPathField, WasmComponentSourcesField
+from wasm_component.util_rules.advisories import AdvisorySetup
 from wasm_component.util_rules.attest import AttestationRequest, AttestedComponent
 from wasm_component.util_rules.build import BuiltComponent
 from wasm_component.util_rules.cargo_project import CargoProject, CargoProjectRequest
@@ -110,11 +112,17 @@ async def verified_component(field_set: WasmComponentFieldSet, options: Attestat
     # The layout, the keys and the checkout first: configuration errors should not wait for a build.
     layout = await Get(CommittedLayout, CommittedLayoutRequest(field_set.address))
     identity = await Get(SigningIdentity, SigningIdentityRequest(release_mode=layout.content is not None))
+    advisories = await Get(AdvisorySetup)
+    advisories.raise_if_misconfigured()
     project = await Get(CargoProject, CargoProjectRequest(field_set.address))
     checkout = await Get(Checkout, CheckoutRequest(project))
     refuse_modified_checkout(project, checkout, options, signed_layout=layout.path)
     component = await Get(BuiltComponent, CargoProject, project)
-    attested = await Get(AttestedComponent, AttestationRequest(project, component, layout, identity, started_on))
+    attested = await Get(
+        AttestedComponent, AttestationRequest(project, component, layout, identity, started_on, advisories)
+    )
+    if attested.gate is not None and not attested.gate.passed:
+        raise PackageVerificationError(_gate_failure(str(field_set.address), advisories, attested.gate))
     contents = await Get(DigestContents, Digest, attested.digest)
     try:
         _verify_before_delivery(contents, attested)
@@ -123,6 +131,8 @@ async def verified_component(field_set: WasmComponentFieldSet, options: Attestat
             f"{field_set.address}: the attestations of the build do not verify, so nothing was written: {error}"
         ) from None
     summary = ("verified: layout signature and expiry, links, artifact rules, final files, provenance, Sigstore bundles, no unvouched file",)
+    if attested.gate is not None:
+        summary += (f"advisory gate: {len(attested.gate.findings)} finding(s), none denied (database {attested.gate.database_digest})",)
     if attested.committed_layout:
         summary += (f"layout: the owner-signed {attested.committed_layout}, trusted through [wasm-attest].trusted_owner_keys",)
     return VerifiedComponent(attested.digest, attested.files.component, (*summary, *attested.notices))
@@ -170,6 +180,16 @@ def _written(folder: Path, verified: VerifiedComponent, contents: DigestContents
     component = BuiltPackageArtifact(None, (f"Wrote {folder / verified.component}", *details))
     others = (BuiltPackageArtifact(None, (f"Wrote {folder / entry.path}",)) for entry in contents if entry.path != verified.component)
     return (component, *others)
+
+
+def _gate_failure(address: str, advisories: AdvisorySetup, gate: GateResult) -> str:
+    """One line per finding the policy denies, under the target and the database it was checked against."""
+    location = advisories.database.location if advisories.database else "?"
+    return (
+        f"{address}: known-vulnerable crates (advisory database {location}, {gate.database_digest}); nothing was "
+        "written. Update the crates, or add an exception with a reason and an expiry to "
+        "[wasm-advisories].exceptions:\n  " + "\n  ".join(gate.violations) + "\n"
+    )
 
 
 def _verify_before_delivery(contents: DigestContents, attested: AttestedComponent) -> None:

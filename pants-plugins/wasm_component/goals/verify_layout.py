@@ -10,6 +10,7 @@ from the repository, whatever `root.layout` the folder holds.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from enum import Enum
 from pathlib import Path
@@ -24,10 +25,13 @@ from pants.engine.target import Target, Targets
 from pants.option.option_types import EnumOption, StrListOption, StrOption
 from pants.util.strutil import softwrap
 
+from wasm_attest.admission.admit import admit
+from wasm_attest.advisories.attestation import AdvisoryCheck
 from wasm_attest.errors import WasmAttestError
 from wasm_attest.keys import KeyLoadError, PublicKeyLike, load_public_key
 from wasm_attest.verification import VerificationError, failure_json, verify_attestations
 from wasm_component.subsystems.attestation import AttestationSubsystem
+from wasm_component.util_rules.advisories import AdvisorySetup
 from wasm_component.target_types import (
     WasmComponentOutputPathField,
     WasmComponentSignedLayoutField,
@@ -66,6 +70,16 @@ class VerifyLayoutSubsystem(GoalSubsystem):
         help="Public key(s) of the layout owner to trust; overrides `[wasm-attest].trusted_owner_keys`.",
     )
     format = EnumOption(default=ReportFormat.TEXT, help="`text` for people, `json` for machines.")
+    policy = StrOption(
+        default=None,
+        help=softwrap(
+            """
+            An admission policy in Rego (`package wasm_attest.admission`, a `deny` set of
+            messages; e.g. `policies/release.rego`), evaluated over what each bundle's
+            verification established. Any `deny` message fails the bundle.
+            """
+        ),
+    )
 
 
 class VerifyLayout(Goal):
@@ -84,7 +98,9 @@ async def verify_layout(
     components = [target for target in targets if target.has_field(WasmComponentSourcesField)]
     env = await Get(EnvironmentVars, EnvironmentVarsRequest(password_variables(options)))
     try:
+        advisory_check = (await Get(AdvisorySetup)).check
         trusted = _trusted_owner_keys(goal, options, env)
+        policy = _read_policy(goal.policy)
     except WasmAttestError as error:
         console.print_stderr(f"verify-layout: {error}")
         return VerifyLayout(exit_code=EXIT_CONFIGURATION)
@@ -99,6 +115,8 @@ async def verify_layout(
             _committed_layout(target),
             trusted,
             options.require_isolated_builds,
+            advisory_check,
+            policy,
         )
         for target in components
     ]
@@ -119,10 +137,27 @@ def _committed_layout(target: Target) -> Path | None:
     return Path(BuildRoot().path, field.file_path) if field.value else None
 
 
+def _read_policy(path: str | None) -> tuple[str, str] | None:
+    """The admission policy's (origin, Rego source), read from the build root."""
+    if not path:
+        return None
+    try:
+        return path, Path(BuildRoot().path, path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise WasmAttestError(f"--verify-layout-policy {path} cannot be read as a UTF-8 Rego file ({error}).") from None
+
+
 def _verify_one(
-    address: str, folder: Path, layout: Path | None, trusted: tuple[PublicKeyLike, ...], require_isolated_build: bool
+    address: str,
+    folder: Path,
+    layout: Path | None,
+    trusted: tuple[PublicKeyLike, ...],
+    require_isolated_build: bool,
+    advisory_check: AdvisoryCheck | None,
+    policy: tuple[str, str] | None,
 ) -> dict:
-    """Verifies one target's bundle (against `layout`, default its own root.layout); the JSON report, with the target and a text account."""
+    """Verifies one target's bundle (against `layout`, default its own root.layout), then its admission policy;
+    the JSON report, with the target and a text account."""
     if not folder.is_dir():
         missing = VerificationError(
             f"{folder} does not exist: run `pants package {address}` first, or pass --from-dir.",
@@ -132,8 +167,14 @@ def _verify_one(
         return {"target": address, "folder": str(folder), **failure_json(missing), "text": str(missing)}
     try:
         report = verify_attestations(
-            folder, layout_path=layout, trusted_owner_keys=trusted, require_isolated_build=require_isolated_build
+            folder,
+            layout_path=layout,
+            trusted_owner_keys=trusted,
+            require_isolated_build=require_isolated_build,
+            advisory_check=advisory_check,
         )
+        if policy is not None:
+            report = dataclasses.replace(report, items=(*report.items, admit(folder, report, policy[1], origin=policy[0])))
     except WasmAttestError as failure:
         return {"target": address, "folder": str(folder), **failure_json(failure), "text": str(failure)}
     return {"target": address, "folder": str(folder), **report.to_json(), "text": report.summary()}

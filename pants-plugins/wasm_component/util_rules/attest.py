@@ -34,9 +34,12 @@ from pants.engine.fs import (
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.util.frozendict import FrozenDict
 
+from wasm_attest.advisories.attestation import findings_attestation
+from wasm_attest.advisories.gate import GateResult, evaluate
 from wasm_attest.component_pipeline import (
     BUILD,
     LOCKFILE,
+    PACKAGE,
     VENDOR,
     WASM_TARGET,
     BuildParameters,
@@ -58,6 +61,8 @@ from wasm_attest.keys import PublicKeyLike, public_key_pem
 from wasm_attest.provenance import Provenance
 from wasm_attest.sbom import SbomInputs, build_sbom
 from wasm_attest.source.checkout import Checkout
+from wasm_attest.sbom_crates import read_sbom_crates
+from wasm_component.util_rules.advisories import AdvisorySetup
 from wasm_component.subsystems.attestation import AttestationSubsystem
 from wasm_component.util_rules.build import BuiltComponent
 from wasm_component.util_rules.cargo_metadata import CargoMetadata, CargoMetadataRequest
@@ -209,6 +214,8 @@ class AttestationRequest:
     """Who signs: part of the request so that new keys re-sign rather than reuse old signatures."""
     started_on: datetime
     """When this bundle's build began: the provenance's startedOn (its finishedOn is when it is signed)."""
+    advisories: AdvisorySetup
+    """The advisory gate's database and policy (keyed by the database digest and today's date)."""
 
 
 @dataclass(frozen=True)
@@ -224,6 +231,8 @@ class AttestedComponent:
     require_isolated_build: bool
     """Whether verifying the bundle demands that its provenance records an isolated build."""
     notices: tuple[str, ...]
+    gate: GateResult | None
+    """The advisory gate's result, recorded in the bundle as a signed findings attestation; None when no database is configured."""
 
 
 @rule(desc="Attest a wasm component")
@@ -245,6 +254,7 @@ async def attest_component(request: AttestationRequest, options: AttestationSubs
         )
         trusted: tuple[PublicKeyLike, ...] = (loaded.signers.owner.public_key,)
         key_notice = loaded.notice
+        package_signer = loaded.signers.functionary(PACKAGE).signer
     else:
         functionaries = load_functionaries(options, env)
         attestations = release_attestation_files(
@@ -258,6 +268,21 @@ async def attest_component(request: AttestationRequest, options: AttestationSubs
         )
         trusted = trusted_owner_keys(options)
         key_notice = functionaries.notice
+        package_signer = functionaries.keys[PACKAGE].signer
+    gate = None
+    check = request.advisories.check
+    if check is not None:
+        sbom = next(entry.content for entry in await Get(DigestContents, Digest, evidence.deliverables) if entry.path == evidence.files.sbom)
+        gate = evaluate(read_sbom_crates(sbom, origin=evidence.files.sbom), evidence.files.component, check.database, check.policy, check.today)
+        name, content = findings_attestation(
+            gate,
+            check.database,
+            component=evidence.files.component,
+            component_sha256=evidence.provenance.subject_sha256,
+            timestamp=evidence.provenance.started_on,
+            signer=package_signer,
+        )
+        attestations[name] = content
     attestation_digest = await Get(
         Digest, CreateDigest([FileContent(name, content) for name, content in sorted(attestations.items())])
     )
@@ -267,7 +292,8 @@ async def attest_component(request: AttestationRequest, options: AttestationSubs
         trusted_owner_keys_pem=tuple(public_key_pem(key) for key in trusted),
         committed_layout=request.layout.path,
         require_isolated_build=options.require_isolated_builds,
-        notices=tuple(notice for notice in (key_notice, *evidence.notices) if notice),
+        notices=tuple(notice for notice in (key_notice, *evidence.notices, *(f"advisory warning: {line}" for line in (gate.warnings if gate else ()))) if notice),
+        gate=gate,
     )
 
 

@@ -21,6 +21,7 @@ but `sign-layout`'s output file.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import json
 import os
@@ -32,6 +33,10 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from wasm_attest import __version__
+from wasm_attest.admission.admit import admit
+from wasm_attest.advisories.attestation import AdvisoryCheck
+from wasm_attest.advisories.database import AdvisoryDatabaseError, load_database
+from wasm_attest.advisories.gate import policy_from_options
 from wasm_attest.bundle_files import ARTIFACT_SIZE_LIMIT, METADATA_SIZE_LIMIT, BundleFileError, read_limited
 from wasm_attest.component_metadata import read_component_metadata
 from wasm_attest.dep_v0 import SECTION_NAME as DEP_V0_SECTION
@@ -124,6 +129,27 @@ def _parser() -> argparse.ArgumentParser:
             "[wasm-sandbox].isolation = \"none\", for development); without it such a bundle fails verification"
         ),
     )
+    verify.add_argument(
+        "--advisory-db",
+        metavar="DIR",
+        type=Path,
+        help=(
+            "an advisory database in RustSec's advisory-db layout: the SBOM's crates are judged against it again "
+            "(every vulnerability at or above --severity-threshold fails; informational advisories warn)"
+        ),
+    )
+    verify.add_argument(
+        "--severity-threshold",
+        choices=("none", "low", "medium", "high", "critical"),
+        default="low",
+        help="with --advisory-db: the lowest CVSS severity that fails (default: low)",
+    )
+    verify.add_argument(
+        "--policy",
+        metavar="FILE.rego",
+        type=Path,
+        help="an admission policy (package wasm_attest.admission, a `deny` set of messages) the verified bundle must pass",
+    )
     verify.set_defaults(run=_verify)
 
     sign = commands.add_parser(
@@ -160,6 +186,8 @@ def _verify(arguments: argparse.Namespace) -> int:
     as_json = arguments.format == "json"
     try:
         folder, owner_keys, layout, now, inspections = _verify_configuration(arguments)
+        advisory_check = _advisory_check(arguments, now)
+        policy = _read_policy(arguments.policy)
         report = verify_attestations(
             folder,
             layout_path=layout,
@@ -167,7 +195,11 @@ def _verify(arguments: argparse.Namespace) -> int:
             now=now,
             allowed_inspections=inspections,
             require_isolated_build=not arguments.allow_unisolated_builds,
+            advisory_check=advisory_check,
         )
+        if policy is not None:
+            admitted = admit(folder, report, policy, origin=str(arguments.policy))
+            report = dataclasses.replace(report, items=(*report.items, admitted))
     except VerificationError as error:
         _report_failure(error, as_json, "NOT VERIFIED")
         return EXIT_FAILED
@@ -212,6 +244,28 @@ def _verify_configuration(arguments: argparse.Namespace) -> tuple[Path, list[Any
             raise UsageError("--allow-inspection needs a command, e.g. --allow-inspection true.")
         inspections.append(argv)
     return folder, owner_keys, layout, _parse_now(arguments.now), inspections
+
+
+def _advisory_check(arguments: argparse.Namespace, now: datetime | None) -> AdvisoryCheck | None:
+    if arguments.advisory_db is None:
+        return None
+    try:
+        database = load_database(arguments.advisory_db)
+    except (AdvisoryDatabaseError, OSError) as error:
+        raise UsageError(f"--advisory-db {arguments.advisory_db}: {error}") from None
+    policy = policy_from_options(
+        severity_threshold=arguments.severity_threshold, informational={}, host_only="warn", exceptions={}, origin="--severity-threshold"
+    )
+    return AdvisoryCheck(database, policy, (now or datetime.now(timezone.utc)).date())
+
+
+def _read_policy(path: Path | None) -> str | None:
+    if path is None:
+        return None
+    try:
+        return read_limited(path, METADATA_SIZE_LIMIT, name=str(path)).decode("utf-8")
+    except (BundleFileError, OSError, UnicodeDecodeError) as error:
+        raise UsageError(f"--policy {path} cannot be read as a UTF-8 Rego file ({error}).") from None
 
 
 def _parse_now(value: str | None) -> datetime | None:

@@ -69,6 +69,13 @@ from in_toto.models.metadata import Envelope as InTotoEnvelope
 from in_toto.models.metadata import Metadata
 from securesystemslib.signer import SSlibKey
 
+from wasm_attest.advisories.attestation import (
+    AdvisoryCheck,
+    FindingsError,
+    VerifiedFindings,
+    findings_file_name,
+    verify_bundle_findings,
+)
 from wasm_attest.bundle_files import (
     ARTIFACT_SIZE_LIMIT,
     METADATA_SIZE_LIMIT,
@@ -222,6 +229,12 @@ class ProvenanceSubjectError(ProvenanceVerificationError):
     check = "provenance subject digest"
 
 
+class AdvisoryVerificationError(VerificationError):
+    """The findings attestation does not verify, or the crates fail the advisory gate (wasm_attest.advisories)."""
+
+    check = "advisory gate"
+
+
 @dataclass(frozen=True)
 class PassedChecks:
     """The checks one item passed; `item` is "layout", a step name, or a provenance file name."""
@@ -240,6 +253,8 @@ class VerificationReport:
     items: tuple[PassedChecks, ...]
     skipped_inspections: tuple[str, ...]
     warnings: tuple[str, ...]
+    findings: tuple[VerifiedFindings, ...] = ()
+    """Each component's advisory findings as verified (wasm_attest.advisories), for admission policies."""
 
     def checks_for(self, item: str) -> tuple[str, ...]:
         return next((passed.checks for passed in self.items if passed.item == item), ())
@@ -326,6 +341,7 @@ def verify_attestations(
     allowed_inspections: Collection[Sequence[str]] = (),
     inspection_timeout: float = DEFAULT_INSPECTION_TIMEOUT,
     require_isolated_build: bool = False,
+    advisory_check: AdvisoryCheck | None = None,
 ) -> VerificationReport:
     """Verifies the attestation bundle in `folder` against owner keys from configuration.
 
@@ -340,6 +356,9 @@ def verify_attestations(
     (default: none), for at most `inspection_timeout` seconds; the others are
     listed in the report as not run. With `require_isolated_build`, a provenance
     that does not record an isolated build fails; without it, that is a warning.
+    A findings attestation (`<stem>.vulns.dsse.json`) is checked whenever present,
+    and with `advisory_check` the SBOM is judged again against that database and
+    policy (`wasm_attest.advisories.attestation`).
     The folder must hold regular files only,
     within the size caps of `bundle_files`. Nothing is written to `folder`.
     """
@@ -474,6 +493,12 @@ def _verify(
         items.append(PassedChecks(path.name, tuple(checks)))
     items.extend(_verify_sigstore_bundles(folder, bundle, layout, links, on_disk))
 
+    try:
+        findings = verify_bundle_findings(folder, on_disk, layout.keys, last_step.pubkeys, advisory_check)
+    except FindingsError as error:
+        raise AdvisoryVerificationError(error.detail, step=last_step.name, artifact=error.artifact, check=error.check) from None
+    items.extend(PassedChecks(f"advisories: {verified.component}", verified.checks) for verified in findings if verified.checks)
+
     return VerificationReport(
         layout=layout_path,
         owner_keyids=tuple(owner_keys),
@@ -481,6 +506,7 @@ def _verify(
         items=tuple(items),
         skipped_inspections=tuple(skipped_inspections),
         warnings=tuple(warnings),
+        findings=findings,
     )
 
 
@@ -800,14 +826,17 @@ def _unaccounted_files(
     a final product of the last step (hashed and matched already); a link that
     verified for its step (`link_files`); the layout that was verified; a
     `<keyid>.pub` of a key the layout names, holding that very key; a
-    component's provenance or Sigstore bundle (each verified after this). A
+    component's provenance, Sigstore bundle or advisory findings (each verified
+    after this). A
     file merely *named* like an attestation proves nothing, so names alone
     never count.
     """
     expected_attestations = set()
     for component in (path for path in on_disk if path.endswith(".wasm")):
         names = ComponentFiles(component)
-        expected_attestations.update((names.provenance, names.provenance_bundle, names.sbom_bundle))
+        expected_attestations.update(
+            (names.provenance, names.provenance_bundle, names.sbom_bundle, findings_file_name(component[: -len(".wasm")]))
+        )
     unaccounted = {}
     for relative in sorted(bundle):
         if relative in on_disk or relative in link_files or relative in expected_attestations:

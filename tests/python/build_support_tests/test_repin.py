@@ -42,6 +42,7 @@ def write_repository(root: Path, rustc_line: str, bwrap_line: str = CURRENT_BWRA
         "build-support/toolchain/packages.txt": f"# the toolchain\n{rustc_line}{PATCHELF}{HOST}",
         "build-support/registry/packages.txt": "# crates\n" + PATCHELF,
         "build-support/cargo_auditable/packages.txt": f"trixie libgcc-s1 14.2.0-19 {LIBGCC_SHA}\n",
+        "build-support/cargo_audit/packages.txt": f"trixie libgcc-s1 14.2.0-19 {LIBGCC_SHA}\n",
         "build-support/sandbox/packages.txt": "# bwrap\n" + bwrap_line,
         "build-support/verifiers/packages.txt": "# reference verifiers\n" + PATCHELF,
         "pants.toml": "[GLOBAL]\n",
