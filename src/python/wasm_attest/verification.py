@@ -377,6 +377,7 @@ def verify_attestations(
             allowed_inspections=allowed_inspections,
             inspection_timeout=inspection_timeout,
             require_isolated_build=require_isolated_build,
+            advisory_check=advisory_check,
         )
     except VerificationError as error:
         error.progress = progress
@@ -395,6 +396,7 @@ def _verify(
     allowed_inspections: Collection[Sequence[str]],
     inspection_timeout: float,
     require_isolated_build: bool,
+    advisory_check: AdvisoryCheck | None,
 ) -> VerificationReport:
     """`verify_attestations`' checks, in order, recording each passed one in `progress` as it goes."""
     items = progress.items
