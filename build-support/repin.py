@@ -16,7 +16,7 @@ cannot set up until the pins move. This command moves them, for maintainers:
      human;
   3. downloads each new .deb and checks it against that SHA256;
   4. for the toolchain, rebuilds the archive from the new pins
-     (toolchain/build_toolchain.py, a few minutes), then updates its sha256
+     (build-support/toolchain/build_toolchain.py, a few minutes), then updates its sha256
      and size in the `[wasm-toolchain]` default `known_versions` (and in
      pants.toml if set there), and the Rust version wherever the archive's
      name appears if that changed; the new archive goes into the set-up cache,
@@ -40,12 +40,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import debian_index
-import debian_packages
-import pin_updates
-import toolchain_pins
-from debian_packages import SetupError
-from setup_cache import cache_dir
+# Run as a file, this script finds the set-up package, which ships in the wasm-attest
+# distribution, in src/python (its sibling modules are on sys.path already).
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src" / "python"))
+
+import pin_updates  # noqa: E402 (after the sys.path entry, like every import below)
+import toolchain_pins  # noqa: E402
+from wasm_attest_setup import debian_index, debian_packages  # noqa: E402
+from wasm_attest_setup.cache import cache_dir  # noqa: E402
+from wasm_attest_setup.debian_packages import SetupError  # noqa: E402
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 BUILD_TOOLCHAIN = REPOSITORY / "build-support" / "toolchain" / "build_toolchain.py"
@@ -70,11 +73,11 @@ def pin_sets(repository: Path) -> tuple[PinSet, ...]:
     The names are the ones the set-up scripts pass to debian_packages.fetch_debs,
     so the re-pin command their errors quote is this command.
     """
-    build_support = repository / "build-support"
+    shipped = repository / "src" / "python" / "wasm_attest_setup" / "pins"
     return (
-        PinSet(TOOLCHAIN, build_support / "toolchain" / "packages.txt", ("host",)),
-        PinSet("registry", build_support / "registry" / "packages.txt"),
-        PinSet("cargo-auditable", build_support / "cargo_auditable" / "packages.txt"),
+        PinSet(TOOLCHAIN, shipped / "toolchain.txt", ("host",)),
+        PinSet("registry", shipped / "registry.txt"),
+        PinSet("cargo-auditable", repository / "build-support" / "cargo_auditable" / "packages.txt"),
     )
 
 
@@ -300,8 +303,8 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument(
         "pins",
         choices=[*(pin_set.name for pin_set in pin_sets(REPOSITORY)), ALL],
-        help="which packages.txt to re-pin: build-support/toolchain, build-support/registry, "
-        "build-support/cargo_auditable, or all three",
+        help="which pins to move: toolchain and registry (src/python/wasm_attest_setup/pins/, "
+        "shipped in the distribution), cargo-auditable (build-support/cargo_auditable), or all three",
     )
     parser.add_argument(
         "--dry-run",

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-import debian_packages
 import repin
-from debian_packages import Pin
+from wasm_attest_setup import debian_packages
+from wasm_attest_setup.debian_packages import Pin
 
 LISTS = Path(__file__).parent / "testdata" / "lists"
 OLD_SHA = "f667cecfc7583724f66ae36bf4d2d87570055f07ec310e27c3100d288e4c3bc0"
@@ -27,8 +27,8 @@ SUBSYSTEM = f'default_known_versions = [\n    "1.96.0|linux_x86_64|{OLD_SHA}|182
 def write_repository(root: Path, rustc_line: str) -> None:
     """A repository holding just what the re-pin reads and writes."""
     files = {
-        "build-support/toolchain/packages.txt": f"# the toolchain\n{rustc_line}{PATCHELF}{HOST}",
-        "build-support/registry/packages.txt": "# crates\n" + PATCHELF,
+        "src/python/wasm_attest_setup/pins/toolchain.txt": f"# the toolchain\n{rustc_line}{PATCHELF}{HOST}",
+        "src/python/wasm_attest_setup/pins/registry.txt": "# crates\n" + PATCHELF,
         "build-support/cargo_auditable/packages.txt": f"trixie libgcc-s1 14.2.0-19 {LIBGCC_SHA}\n",
         "pants.toml": "[GLOBAL]\n",
         "pants-plugins/wasm_component/subsystems/toolchain.py": SUBSYSTEM,
@@ -83,7 +83,7 @@ def test_toolchain_repin_rewrites_pins_and_archive_pin(
     monkeypatch.setattr(repin, "build_archive", lambda _text, _work: (built, "c" * 64, 7))
     assert run(tmp_path, "toolchain", tmp_path / "cache") == 0
     assert [pin.version for pin in downloads] == ["1.96.0+dfsg1-1~deb12u2"]
-    pins = (tmp_path / "build-support/toolchain/packages.txt").read_text()
+    pins = (tmp_path / "src/python/wasm_attest_setup/pins/toolchain.txt").read_text()
     assert pins.startswith("# the toolchain\n")
     assert f"bookworm-security rustc-web 1.96.0+dfsg1-1~deb12u2 {RUSTC_U2_SHA}\n" in pins
     subsystem = (tmp_path / "pants-plugins/wasm_component/subsystems/toolchain.py").read_text()
@@ -109,7 +109,7 @@ def test_a_failed_build_writes_nothing(
 
 def test_a_pin_needing_a_human_stops_everything(tmp_path: Path, downloads: list[Pin]) -> None:
     write_repository(tmp_path, CURRENT_RUSTC)
-    registry = tmp_path / "build-support/registry/packages.txt"
+    registry = tmp_path / "src/python/wasm_attest_setup/pins/registry.txt"
     registry.write_text(registry.read_text() + "bookworm librust-gone-dev 1.0-1 " + "0" * 64 + "\n")
     before = snapshot(tmp_path)
     with pytest.raises(debian_packages.SetupError, match="registry: librust-gone-dev"):
