@@ -25,6 +25,9 @@ from e2e.repository import CACHE, PASSED_ON, REPOSITORY, copy_repository, pants
 EXAMPLE = REPOSITORY / "examples" / "adopting"
 COMMANDS_MARKER = "<!-- tests/python/e2e/test_adopting.py runs the next block as it is -->"
 SOURCE_DATE_EPOCH = "315532800"  # the value the root BUILD gives the wheel build
+# pip fetches the pinned setuptools from PyPI trusting the CA bundle pants.toml names
+# (ca_certs_path) for Pants' own downloads.
+CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 
 
 def launcher_pants_venv() -> Path:
@@ -63,7 +66,12 @@ def test_the_wheel_is_reproducible_with_pants_and_with_pip(wheel: Path, tmp_path
     result = subprocess.run(
         [str(launcher_pants_venv() / "bin" / "python"), "-m", "pip", "wheel", "--no-deps", "-w", str(with_pip), "."],
         cwd=other,
-        env={**os.environ, "SOURCE_DATE_EPOCH": SOURCE_DATE_EPOCH, "PIP_CONFIG_FILE": os.devnull},
+        env={
+            **os.environ,
+            "SOURCE_DATE_EPOCH": SOURCE_DATE_EPOCH,
+            "PIP_CONFIG_FILE": os.devnull,
+            "PIP_CERT": CA_BUNDLE,
+        },
         capture_output=True,
         text=True,
     )
