@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
-import debian_index
-from debian_packages import Pin, SetupError
+from wasm_attest_setup import debian_index
+from wasm_attest_setup.debian_packages import Pin, SetupError
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ This command moves them, for maintainers:
      human;
   3. downloads each new .deb and checks it against that SHA256;
   4. for the toolchain, rebuilds the archive from the new pins
-     (toolchain/build_toolchain.py, a few minutes), then updates its sha256
+     (build-support/toolchain/build_toolchain.py, a few minutes), then updates its sha256
      and size in the `[wasm-toolchain]` default `known_versions` (and in
      pants.toml if set there), and the Rust version wherever the archive's
      name appears if that changed; the new archive goes into the set-up cache,
@@ -45,13 +45,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import debian_index
-import debian_packages
-import pin_updates
-import sandbox_pins
-import toolchain_pins
-from debian_packages import SetupError
-from setup_cache import cache_dir
+# Run as a file, this script finds the set-up package, which ships in the wasm-attest
+# distribution, in src/python (its sibling modules are on sys.path already).
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src" / "python"))
+
+import pin_updates  # noqa: E402 (after the sys.path entry, like every import below)
+import sandbox_pins  # noqa: E402
+import toolchain_pins  # noqa: E402
+from wasm_attest_setup import debian_index, debian_packages  # noqa: E402
+from wasm_attest_setup.cache import cache_dir  # noqa: E402
+from wasm_attest_setup.debian_packages import SetupError  # noqa: E402
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 BUILD_TOOLCHAIN = REPOSITORY / "build-support" / "toolchain" / "build_toolchain.py"
@@ -77,13 +80,14 @@ def pin_sets(repository: Path) -> tuple[PinSet, ...]:
     The names are the ones the set-up scripts pass to debian_packages.fetch_debs,
     so the re-pin command their errors quote is this command.
     """
+    shipped = repository / "src" / "python" / "wasm_attest_setup" / "pins"
     build_support = repository / "build-support"
     return (
-        PinSet(TOOLCHAIN, build_support / "toolchain" / "packages.txt", ("host",)),
-        PinSet("registry", build_support / "registry" / "packages.txt"),
+        PinSet(TOOLCHAIN, shipped / "toolchain.txt", ("host",)),
+        PinSet("registry", shipped / "registry.txt"),
+        PinSet(SANDBOX, shipped / "sandbox.txt"),
         PinSet("cargo-auditable", build_support / "cargo_auditable" / "packages.txt"),
         PinSet("cargo-audit", build_support / "cargo_audit" / "packages.txt"),
-        PinSet(SANDBOX, build_support / "sandbox" / "packages.txt"),
         PinSet("verifiers", build_support / "verifiers" / "packages.txt"),
     )
 
@@ -243,7 +247,7 @@ def repin_sandbox(
     """
     if [change.old.name for change in changes] != [sandbox_pins.PACKAGE]:
         raise SetupError(
-            f"build-support/sandbox/packages.txt must pin exactly one package, "
+            f"src/python/wasm_attest_setup/pins/sandbox.txt must pin exactly one package, "
             f"{sandbox_pins.PACKAGE}; nothing was changed"
         )
     [change] = changes
@@ -376,8 +380,8 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument(
         "pins",
         choices=[*(pin_set.name for pin_set in pin_sets(REPOSITORY)), ALL],
-        help="which packages.txt to re-pin: build-support/toolchain, build-support/registry, "
-        "build-support/cargo_auditable, build-support/sandbox, build-support/verifiers, or all five",
+        help="which pins to move: toolchain, registry and sandbox (src/python/wasm_attest_setup/pins/, "
+        "shipped in the distribution), cargo-auditable, cargo-audit and verifiers (build-support/), or all",
     )
     parser.add_argument(
         "--dry-run",

@@ -5,7 +5,7 @@ binary's own sha256 and size (`[wasm-sandbox]`: the subsystem's default
 `version` and `known_versions`, or pants.toml if a repository sets them
 there), and the launcher fetches the binary named by the same version
 (`BUBBLEWRAP_VERSION`). When build-support/repin.py moves the .deb pin in
-build-support/sandbox/packages.txt, all of them must move with it, or
+src/python/wasm_attest_setup/pins/sandbox.txt, all of them must move with it, or
 ./pants fetches a binary Pants refuses. The version is the Debian version
 itself, so it changes with every re-pin. These are pure text functions that
 refuse (naming the file) whenever the text they expect is not there, so a
@@ -20,7 +20,7 @@ import re
 from collections.abc import Mapping
 from pathlib import PurePosixPath
 
-from debian_packages import SetupError
+from wasm_attest_setup.debian_packages import SetupError
 from toolchain_pins import rewrite_entries, section_span
 
 PACKAGE = "bubblewrap"

@@ -17,7 +17,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from debian_packages import SetupError
+from wasm_attest_setup.debian_packages import SetupError
 from pin_updates import Change
 
 RUSTC_PACKAGE = "rustc-web"

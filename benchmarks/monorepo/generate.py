@@ -73,7 +73,7 @@ SETUP_FILES = ("pants", "pants.toml", "BUILD", ".gitignore")
 SETUP_FOLDERS = ("pants-plugins/", "src/python/", "build-support/")
 WORKSPACE = Path("rust")
 SYSTEM_BIN_DIRS = os.pathsep.join(("/usr/bin", "/bin", "/usr/local/bin"))
-# Registry crates the libraries may use: the versions our Debian registry has (packages.txt).
+# Registry crates the libraries may use: the versions our Debian registry has (src/python/wasm_attest_setup/pins/registry.txt).
 REGISTRY_CRATES = {"serde": "1.0.152", "serde_json": "1.0.87"}
 # A fixed identity and date make the commit id a function of the generated files alone.
 GIT_ENVIRONMENT = {

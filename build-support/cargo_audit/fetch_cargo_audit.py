@@ -30,12 +30,12 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src" / "python"))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "cargo_auditable"))
 
-import debian_packages  # noqa: E402 (needs the sys.path entry above)
+from wasm_attest_setup import debian_packages  # noqa: E402 (needs the sys.path entry above)
 from fetch_cargo_auditable import FetchError, check_host, upstream_version  # noqa: E402
-from setup_cache import cache_dir  # noqa: E402
+from wasm_attest_setup.cache import cache_dir  # noqa: E402
 
 PINS_FILE = Path(__file__).resolve().with_name("packages.txt")
 PIN_SET = "cargo-audit"

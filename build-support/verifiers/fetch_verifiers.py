@@ -28,12 +28,12 @@ import tempfile
 from pathlib import Path
 from typing import Mapping
 
-# Run as a file, this script has only its own folder on sys.path; the module it
-# shares with the toolchain and registry scripts lives one level up, in build-support/.
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# Run as a file, this script has only its own folder on sys.path; the set-up package it
+# shares with the toolchain and registry scripts lives in src/python/wasm_attest_setup.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src" / "python"))
 
-import debian_packages  # noqa: E402 (needs the sys.path entry above)
-from setup_cache import cache_dir  # noqa: E402
+from wasm_attest_setup import debian_packages  # noqa: E402 (needs the sys.path entry above)
+from wasm_attest_setup.cache import cache_dir  # noqa: E402
 
 PINS_FILE = Path(__file__).resolve().with_name("packages.txt")
 PIN_SET = "verifiers"

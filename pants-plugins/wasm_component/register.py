@@ -1,7 +1,7 @@
 """The wasm_component Pants backend: build Rust crates into attested wasm32-wasip2 components."""
 
 from wasm_component import dependency_inference
-from wasm_component.goals import generate_layout, package, run, verify_layout
+from wasm_component.goals import generate_layout, package, run, setup, verify_layout
 from wasm_component.subsystems.registry import CargoRegistrySubsystem
 from wasm_component.subsystems.sandbox import WasmSandboxSubsystem
 from wasm_component.target_types import CargoCrateTarget, WasmComponentTarget
@@ -43,6 +43,7 @@ def rules():
         *generate_layout.rules(),
         *package.rules(),
         *run.rules(),
+        *setup.rules(),
         *verify_layout.rules(),
     ]
 

@@ -29,8 +29,8 @@ class WasmSandboxSubsystem(TemplatedExternalTool):
         to link build scripts (`/usr`, `/lib`, `/lib64`, `/bin`), its own `/proc`, a minimal `/dev`
         and an empty `/tmp`: no network, no `/etc`, no home folder, no other process, no key file,
         no other file of the repository. The `bwrap` binary is pinned by sha256 in `known_versions`
-        and given to each build as an input digest; `build-support/sandbox/fetch_bubblewrap.py`
-        fetches it from Debian's `bubblewrap` package.
+        and given to each build as an input digest; `pants wasm-setup` fetches it from Debian's
+        `bubblewrap` package to where `url_template` points.
 
         The provenance of every component records how it was built, and verification fails a build
         that was not isolated unless `[wasm-attest].require_isolated_builds` is turned off.

@@ -17,9 +17,9 @@ class WasmToolchainSubsystem(TemplatedExternalTool):
 
         By default it is an archive pinned by sha256 and size in `known_versions`, like every
         Pants external tool, and given to each build as an input digest, so builds are hermetic
-        and can run remotely. `build-support/toolchain/build_toolchain.py` builds that archive
-        reproducibly from Debian packages; host it anywhere (`file://` works) and set
-        `url_template`.
+        and can run remotely. `pants wasm-setup` builds that archive
+        reproducibly from Debian packages to where a `file://` `url_template` points; or host it
+        anywhere and set `url_template`.
 
         Set `rustup_toolchain` to build with a local rustup toolchain instead; it is then
         identified (its `rustc -vV`), not pinned.

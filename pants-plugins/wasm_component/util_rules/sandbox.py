@@ -24,6 +24,7 @@ from pants.util.logging import LogLevel
 from wasm_attest.errors import WasmAttestError
 from wasm_attest.isolation import BUBBLEWRAP, NAMESPACES, BuildIsolation, bubblewrap_isolation, no_isolation
 from wasm_component.subsystems.sandbox import Isolation, WasmSandboxSubsystem
+from wasm_component.util_rules.set_up_inputs import raise_if_set_up_missing
 
 # Where the pinned bwrap appears in a sandbox (relative to the sandbox root).
 SANDBOX_MOUNT = "__wasm_sandbox"
@@ -56,6 +57,7 @@ async def find_build_sandbox(subsystem: WasmSandboxSubsystem, platform: Platform
     if subsystem.isolation is Isolation.NONE:
         return BuildSandbox(digest=None, exe="", isolation=no_isolation())
     request: ExternalToolRequest = subsystem.get_request(platform)
+    raise_if_set_up_missing(subsystem.options_scope, request)
     downloaded = await Get(DownloadedExternalTool, ExternalToolRequest, request)
     sha256 = request.download_file_request.expected_digest.fingerprint
     sandbox = BuildSandbox(

@@ -21,6 +21,7 @@ from pants.util.frozendict import FrozenDict
 from pants.util.logging import LogLevel
 
 from wasm_component.subsystems.toolchain import WasmToolchainSubsystem
+from wasm_component.util_rules.set_up_inputs import raise_if_set_up_missing
 
 # Where the pinned toolchain appears in a sandbox (relative to the sandbox root).
 TOOLCHAIN_MOUNT = "__wasm_toolchain"
@@ -91,6 +92,7 @@ async def find_rust_toolchain(
         cache_scope = ProcessCacheScope.PER_RESTART_SUCCESSFUL
     else:
         request: ExternalToolRequest = subsystem.get_request(platform)
+        raise_if_set_up_missing(subsystem.options_scope, request)
         downloaded = await Get(DownloadedExternalTool, ExternalToolRequest, request)
         root, digest = TOOLCHAIN_MOUNT, downloaded.digest
         archive_sha256 = request.download_file_request.expected_digest.fingerprint

@@ -110,8 +110,8 @@ async def _locked_crates_from_directory(directory: str, lockfile: CargoLock, loc
         listing = ", ".join(f"{wanted[name].name} {wanted[name].version}" for name in sorted(missing))
         raise VendoringError(
             f"{lockfile_path} locks crates that the registry at {directory}/ does not have: {listing}. "
-            "Add them to the registry (for this repository: their Debian packages to "
-            "build-support/registry/packages.txt), or lock versions the registry has."
+            "Add them to the registry (their Debian packages to the [wasm-setup].registry_pins "
+            "file, then run `pants wasm-setup`), or lock versions the registry has."
         )
     crates = await Get(Digest, RemovePrefix(await Get(Digest, MergeDigests(crate_digests)), directory))
     mounted = await Get(Digest, AddPrefix(crates, _REGISTRY_MOUNT))

@@ -5,4 +5,4 @@ lockfiles and WebAssembly binaries. It never imports Pants and never runs
 cargo, so release jobs can use it without a build system.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

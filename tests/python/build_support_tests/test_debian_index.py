@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-import debian_index
+from wasm_attest_setup import debian_index
 
 LISTS = Path(__file__).parent / "testdata" / "lists"
 STANZAS = """\

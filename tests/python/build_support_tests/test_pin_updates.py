@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pytest
 
-import debian_index
-import debian_packages
+from wasm_attest_setup import debian_index, debian_packages
 import pin_updates
-from debian_packages import Pin, SetupError
+from wasm_attest_setup.debian_packages import Pin, SetupError
 
 TESTDATA = Path(__file__).parent / "testdata"
 PINS_FILE = TESTDATA / "cargo_auditable_packages.txt"

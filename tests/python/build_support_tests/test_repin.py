@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-import debian_packages
 import repin
-from debian_packages import Pin
+from wasm_attest_setup import debian_packages
+from wasm_attest_setup.debian_packages import Pin
 
 LISTS = Path(__file__).parent / "testdata" / "lists"
 OLD_SHA = "f667cecfc7583724f66ae36bf4d2d87570055f07ec310e27c3100d288e4c3bc0"
@@ -39,11 +39,11 @@ BWRAP_ENTRY = f"0.8.0-2+deb12u1|linux_x86_64|{hashlib.sha256(BWRAP).hexdigest()}
 def write_repository(root: Path, rustc_line: str, bwrap_line: str = CURRENT_BWRAP) -> None:
     """A repository holding just what the re-pin reads and writes."""
     files = {
-        "build-support/toolchain/packages.txt": f"# the toolchain\n{rustc_line}{PATCHELF}{HOST}",
-        "build-support/registry/packages.txt": "# crates\n" + PATCHELF,
+        "src/python/wasm_attest_setup/pins/toolchain.txt": f"# the toolchain\n{rustc_line}{PATCHELF}{HOST}",
+        "src/python/wasm_attest_setup/pins/registry.txt": "# crates\n" + PATCHELF,
         "build-support/cargo_auditable/packages.txt": f"trixie libgcc-s1 14.2.0-19 {LIBGCC_SHA}\n",
         "build-support/cargo_audit/packages.txt": f"trixie libgcc-s1 14.2.0-19 {LIBGCC_SHA}\n",
-        "build-support/sandbox/packages.txt": "# bwrap\n" + bwrap_line,
+        "src/python/wasm_attest_setup/pins/sandbox.txt": "# bwrap\n" + bwrap_line,
         "build-support/verifiers/packages.txt": "# reference verifiers\n" + PATCHELF,
         "pants.toml": "[GLOBAL]\n",
         "pants": LAUNCHER,
@@ -122,7 +122,7 @@ def test_toolchain_repin_rewrites_pins_and_archive_pin(
     built = fake_build(monkeypatch, tmp_path)
     assert run(tmp_path, "toolchain", tmp_path / "cache") == 0
     assert [pin.version for pin in downloads] == ["1.96.0+dfsg1-1~deb12u2"]
-    pins = (tmp_path / "build-support/toolchain/packages.txt").read_text()
+    pins = (tmp_path / "src/python/wasm_attest_setup/pins/toolchain.txt").read_text()
     assert pins.startswith("# the toolchain\n")
     assert f"bookworm-security rustc-web 1.96.0+dfsg1-1~deb12u2 {RUSTC_U2_SHA}\n" in pins
     subsystem = (tmp_path / "pants-plugins/wasm_component/subsystems/toolchain.py").read_text()
@@ -148,7 +148,7 @@ def test_a_failed_build_writes_nothing(
 
 def test_a_pin_needing_a_human_stops_everything(tmp_path: Path, downloads: list[Pin]) -> None:
     write_repository(tmp_path, CURRENT_RUSTC)
-    registry = tmp_path / "build-support/registry/packages.txt"
+    registry = tmp_path / "src/python/wasm_attest_setup/pins/registry.txt"
     registry.write_text(registry.read_text() + "bookworm librust-gone-dev 1.0-1 " + "0" * 64 + "\n")
     before = snapshot(tmp_path)
     with pytest.raises(debian_packages.SetupError, match="registry: librust-gone-dev"):
@@ -164,7 +164,7 @@ def test_sandbox_repin_moves_the_deb_pin_and_every_bwrap_pin(
     [new_pin] = downloads
     assert (new_pin.version, new_pin.sha256) == ("0.8.0-2+deb12u1", BWRAP_SHA)
     assert [deb.name for deb in unpacked] == ["bubblewrap_0.8.0-2+deb12u1.deb"]
-    pins = (tmp_path / "build-support/sandbox/packages.txt").read_text()
+    pins = (tmp_path / "src/python/wasm_attest_setup/pins/sandbox.txt").read_text()
     assert pins == "# bwrap\n" + CURRENT_BWRAP
     subsystem = (tmp_path / "pants-plugins/wasm_component/subsystems/sandbox.py").read_text()
     assert subsystem == SANDBOX_SUBSYSTEM.replace('"0.8.0-2"', '"0.8.0-2+deb12u1"').replace(

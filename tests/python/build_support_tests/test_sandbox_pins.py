@@ -20,7 +20,7 @@ SUBSYSTEM = f'''\
 '''
 LAUNCHER = f'''\
 readonly TOOLCHAIN_ARCHIVE="wasm32-wasip2-rust-1.96.0.tar.gz"
-readonly BUBBLEWRAP_VERSION="{OLD}"  # as pinned in build-support/sandbox/packages.txt
+readonly BUBBLEWRAP_VERSION="{OLD}"  # as pinned in src/python/wasm_attest_setup/pins/sandbox.txt
 '''
 PANTS_TOML_DEFAULTS = '''\
 [wasm-toolchain]

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import debian_index
-import debian_packages
-from debian_packages import Pin, SetupError
+from wasm_attest_setup import debian_index, debian_packages
+from wasm_attest_setup.debian_packages import Pin, SetupError
 
 LISTS = Path(__file__).parent / "testdata" / "lists"
 OLD_LIBC_SHA256 = "967aa62605721081c3eb2a17650611a792aa802d76a6511d1840242623d204c9"

@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 
 import toolchain_pins
-from debian_packages import Pin, SetupError
+from wasm_attest_setup.debian_packages import Pin, SetupError
 from pin_updates import Change
 
 OLD_SHA = "f667cecfc7583724f66ae36bf4d2d87570055f07ec310e27c3100d288e4c3bc0"

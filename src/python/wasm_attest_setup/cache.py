@@ -1,9 +1,9 @@
-"""Where ./pants keeps what it sets up, for the scripts that put files there too.
+"""Where the set-up keeps what it builds when no other place is configured.
 
-Why this exists: the launcher builds the toolchain archive into this folder
-and Pants reads it from there (pants.toml's url_template), and
-fetch_cargo_auditable.py and repin.py write into it as well; all must agree on
-the same environment variables and default. Standard library only.
+Why this exists: this repository's ./pants launcher builds the toolchain archive
+and bubblewrap into this folder and its pants.toml reads them from there
+(url_template), and fetch_cargo_auditable.py and repin.py write into it as well;
+all must agree on the same environment variables and default. Standard library only.
 """
 
 from __future__ import annotations

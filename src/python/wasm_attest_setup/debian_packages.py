@@ -1,8 +1,8 @@
 """Download, verify and unpack pinned Debian packages without the system's apt state.
 
-Why this exists: toolchain/build_toolchain.py and registry/fetch_registry.py
-both build project inputs from exact Debian package versions, and both need the
-same guarantees, so they share this module:
+Why this exists: the toolchain archive (toolchain.py), the crate registry
+(registry.py) and bubblewrap (bubblewrap.py) are all built from exact Debian
+package versions, and all need the same guarantees, so they share this module:
 
 - one pin format, `suite name version sha256`, so a pin reads the same in
   every packages.txt;
@@ -16,9 +16,9 @@ the error names each such pin, the version its suite offers now (read from
 the private lists, see debian_index.py) and the re-pin command
 (build-support/repin.py) that moves the pins.
 
-The scripts run as files, so each puts build-support/ on sys.path to import
-this module. It uses the standard library only, so nothing must be installed
-before the scripts can run.
+It uses the standard library only, so nothing must be installed before the
+set-up can run: this repository's build-support/ scripts run it as plain files
+(with src/python on sys.path), and `pants wasm-setup` runs it inside Pants.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import debian_index
+from wasm_attest_setup import debian_index
 
 PIN_FIELDS = ("suite", "name", "version", "sha256")
 SHA256_HEX = re.compile(r"[0-9a-f]{64}")
@@ -230,7 +230,8 @@ def stale_pins_message(
             *lines,
             "To move the pins to what the suites offer now, run",
             f"  {REPIN_COMMAND.format(pin_set=pin_set)}",
-            "and commit the files it changes.",
+            "and commit the files it changes (in a repository that installs wasm-attest as a",
+            "plugin: upgrade the plugin, whose release carries the moved pins).",
         ]
     )
 
