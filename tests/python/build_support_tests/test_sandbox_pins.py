@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import sandbox_pins
-from debian_packages import SetupError
+from wasm_attest_setup.debian_packages import SetupError
 
 OLD = "0.8.0-2"
 NEW = "0.8.0-2+deb12u1"
