@@ -21,6 +21,7 @@ records the current packages.txt and the binary still starts.
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import os
 import shutil
@@ -101,12 +102,15 @@ def install(root: Path, pins: Sequence[debian_packages.Pin], pins_sha256: str) -
 
 
 def main(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cache", type=Path, help="the set-up cache to install into (default: as ./pants uses it)")
+    cache = parser.parse_args(argv).cache
     try:
         pins_text = PINS_FILE.read_bytes()
         pins_sha256 = hashlib.sha256(pins_text).hexdigest()
         pins = read_pins(pins_text.decode("utf-8"), PINS_FILE)
         tool = next(pin for pin in pins if pin.name == TOOL)
-        root = (Path(argv[0]) if argv else cache_dir()).resolve() / f"{TOOL}-{upstream_version(tool)}" / "root"
+        root = (cache or cache_dir()).resolve() / f"{TOOL}-{upstream_version(tool)}" / "root"
         stamp = root / STAMP_NAME
         if stamp.is_file() and stamp.read_text(encoding="ascii").strip() == pins_sha256 and starts(root / BINARY):
             log(f"{TOOL} {tool.version} is in place")
