@@ -14,11 +14,21 @@ its pinned sha256 and lays the crates out as a cargo "directory source":
     directory = "<DEST>"
 
 The pins live in packages.txt beside this script, one .deb per line:
-`<suite> <package> <version> <sha256>`. Downloading, verifying and unpacking are
+`<suite> <package> <version> <sha256>`. Most are librust-*-dev packages, each
+shipping its crates under /usr/share/cargo/registry. Crates Debian packages only
+inside the Rust sources (`rust-web-src` vendors, with their crates.io checksums,
+the crates std is built from, among them `wasi` and `wit-bindgen` for
+components) are taken from that package's library/vendor/ folder: exactly the
+folders vendored-crates.txt lists, one `<package> <crate folder>` per line.
+Debian strips wit-bindgen's prebuilt `src/rt/libwit_bindgen_cabi.a`, which its
+build script needs; the set-up compiles it from source with the toolchain
+(wit_bindgen_cabi.py) and records its sha256 in the crate's
+.cargo-checksum.json. Downloading, verifying and unpacking are
 shared with the toolchain's script (build-support/debian_packages.py): apt runs
 with private package lists, fetched for the pinned suites, so a fresh machine
 whose system lists are empty or stale needs no `apt-get update`. A stamp in DEST
-records the sha256 of packages.txt, so a registry that is already complete is
+records the sha256 of packages.txt, vendored-crates.txt and the cabi_realloc
+source (concatenated, as ./pants checks it), so a registry that is already complete is
 left alone without running apt at all. DEST is built in a temporary folder beside
 it and renamed into place, so a failed run never leaves a half-built registry
 behind.
@@ -28,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import shutil
 import sys
 import tempfile
@@ -38,11 +49,18 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import debian_packages  # noqa: E402 (needs the sys.path entry above)
+import wit_bindgen_cabi  # noqa: E402 (beside this script)
 
 PINS_FILE = Path(__file__).resolve().with_name("packages.txt")
+VENDORED_CRATES_FILE = Path(__file__).resolve().with_name("vendored-crates.txt")
+# Everything the registry is made from, in the order ./pants hashes them for the stamp.
+STAMPED_FILES = (PINS_FILE, VENDORED_CRATES_FILE, wit_bindgen_cabi.SOURCE)
 # Cargo skips dot-entries of a directory source, so the stamp cannot be mistaken for a crate.
 STAMP_NAME = ".packages-sha256"
 CRATES_IN_DEB = Path("usr/share/cargo/registry")
+# Where rust-web-src keeps the crates.io crates std is built from (rustc-<version> varies).
+VENDOR_IN_RUST_SRC = "usr/src/rustc-*/library/vendor"
+WIT_BINDGEN_CABI_CRATE = "wit-bindgen-0.45.1"
 
 
 class RegistryError(Exception):
@@ -54,12 +72,32 @@ def log(message: str) -> None:
     print(f"fetch_registry: {message}", file=sys.stderr, flush=True)
 
 
-def unpack_crates(pin: debian_packages.Pin, deb: Path, scratch: Path) -> list[Path]:
-    """Extract a .deb and return the crate folders it ships."""
+def parse_vendored_crates(text: str) -> dict[str, tuple[str, ...]]:
+    """Read vendored-crates.txt: package name -> the crate folders to take from its vendor/ folder."""
+    selected: dict[str, list[str]] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        fields = line.split("#", 1)[0].split()
+        if not fields:
+            continue
+        if len(fields) != 2:
+            raise RegistryError(
+                f"{VENDORED_CRATES_FILE.name}:{number}: expected `<package> <crate folder>`, got {line.strip()!r}"
+            )
+        selected.setdefault(fields[0], []).append(fields[1])
+    return {package: tuple(folders) for package, folders in selected.items()}
+
+
+def unpack_crates(
+    pin: debian_packages.Pin, deb: Path, scratch: Path, vendored: tuple[str, ...] = ()
+) -> list[Path]:
+    """Extract a .deb and return the crate folders it ships (`vendored`: the ones to take from its vendor/)."""
     target = scratch / pin.name
     debian_packages.reset_dir(target)
     debian_packages.unpack_deb(pin, deb, target)
-    crates = sorted(path for path in (target / CRATES_IN_DEB).glob("*") if path.is_dir())
+    if vendored:
+        crates = _vendored_crates(pin, target, vendored)
+    else:
+        crates = sorted(path for path in (target / CRATES_IN_DEB).glob("*") if path.is_dir())
     if not crates:
         raise RegistryError(f"{pin.name} {pin.version} ships no crate under /{CRATES_IN_DEB}")
     for crate in crates:
@@ -68,21 +106,84 @@ def unpack_crates(pin: debian_packages.Pin, deb: Path, scratch: Path) -> list[Pa
     return crates
 
 
-def populate(pins: list[debian_packages.Pin], staging: Path, work: Path) -> None:
+def _vendored_crates(pin: debian_packages.Pin, unpacked: Path, folders: tuple[str, ...]) -> list[Path]:
+    """The listed crate folders of a Rust source package, each with the crates.io checksum of its .crate."""
+    vendors = sorted(unpacked.glob(VENDOR_IN_RUST_SRC))
+    if len(vendors) != 1:
+        raise RegistryError(f"{pin.name} {pin.version} has {len(vendors)} folders /{VENDOR_IN_RUST_SRC}, expected one")
+    crates = []
+    for folder in folders:
+        crate = vendors[0] / folder
+        if not crate.is_dir():
+            raise RegistryError(
+                f"{pin.name} {pin.version} vendors no {folder} (listed in {VENDORED_CRATES_FILE.name}); "
+                f"it has: {', '.join(sorted(path.name for path in vendors[0].iterdir()))}"
+            )
+        checksum = _read_checksums(crate).get("package")
+        if not isinstance(checksum, str) or not debian_packages.SHA256_HEX.fullmatch(checksum):
+            raise RegistryError(
+                f"{folder} in {pin.name} has no crates.io sha256 in its .cargo-checksum.json (`package` is "
+                f"{checksum!r}): a lockfile could not record the checksum crates.io has"
+            )
+        crates.append(crate)
+    return crates
+
+
+def _read_checksums(crate: Path) -> dict:
+    try:
+        checksums = json.loads((crate / ".cargo-checksum.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise RegistryError(f"{crate.name}: cannot read .cargo-checksum.json: {error}") from None
+    if not isinstance(checksums, dict) or not isinstance(checksums.get("files", {}), dict):
+        raise RegistryError(f"{crate.name}: .cargo-checksum.json is not an object with a `files` object")
+    return checksums
+
+
+def add_wit_bindgen_cabi(crate: Path, toolchain_archive: Path) -> None:
+    """Put the archive Debian strips back into wit-bindgen, and list its sha256 in .cargo-checksum.json.
+
+    cargo checks every file a directory source's `files` lists: listing the
+    rebuilt archive means a changed or missing one fails the build.
+    """
+    archive = wit_bindgen_cabi.build_cabi_archive(toolchain_archive)
+    destination = crate / wit_bindgen_cabi.ARCHIVE_PATH_IN_CRATE
+    destination.write_bytes(archive)
+    checksums = _read_checksums(crate)
+    checksums.setdefault("files", {})[wit_bindgen_cabi.ARCHIVE_PATH_IN_CRATE.as_posix()] = hashlib.sha256(
+        archive
+    ).hexdigest()
+    (crate / ".cargo-checksum.json").write_text(json.dumps(checksums, sort_keys=True), encoding="utf-8")
+    log(f"built {destination.relative_to(crate.parent)} ({len(archive)} bytes, sha256 {checksums['files'][wit_bindgen_cabi.ARCHIVE_PATH_IN_CRATE.as_posix()]})")
+
+
+def populate(
+    pins: list[debian_packages.Pin],
+    vendored: dict[str, tuple[str, ...]],
+    staging: Path,
+    work: Path,
+    toolchain_archive: Path,
+) -> None:
     """Download and verify every pin before unpacking any, then move its crates into staging.
 
     The .debs stay in work/debs, so a rerun with the same --work downloads nothing.
     """
+    unpinned = sorted(set(vendored) - {pin.name for pin in pins})
+    if unpinned:
+        raise RegistryError(
+            f"{VENDORED_CRATES_FILE.name} takes crates from {', '.join(unpinned)}, which {PINS_FILE.name} does not pin"
+        )
     debs = work / "debs"
     log(f"downloading {len(pins)} packages into {debs}")
     fetched = debian_packages.fetch_debs(pins, debs, work / "apt", pin_set="registry")
     for pin, deb in fetched.items():
-        for crate in unpack_crates(pin, deb, work / "unpacked"):
+        for crate in unpack_crates(pin, deb, work / "unpacked", vendored.get(pin.name, ())):
             destination = staging / crate.name
             if destination.exists():
                 raise RegistryError(f"{crate.name} is shipped by more than one pinned package")
             shutil.move(crate, destination)
             log(f"added {crate.name}")
+    if (staging / WIT_BINDGEN_CABI_CRATE).is_dir():
+        add_wit_bindgen_cabi(staging / WIT_BINDGEN_CABI_CRATE, toolchain_archive)
 
 
 def is_current(dest: Path, pins_sha256: str) -> bool:
@@ -102,13 +203,20 @@ def replace_dir(staging: Path, dest: Path) -> None:
         staging.rename(dest)
 
 
-def build(dest: Path, work: Path, pins: list[debian_packages.Pin], pins_sha256: str) -> None:
+def build(
+    dest: Path,
+    work: Path,
+    pins: list[debian_packages.Pin],
+    vendored: dict[str, tuple[str, ...]],
+    pins_sha256: str,
+    toolchain_archive: Path,
+) -> None:
     """Build the registry beside dest so that the final rename is atomic."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.new-", dir=dest.parent))
     staging.chmod(0o755)  # mkdtemp's 0700 would hide the registry from other users
     try:
-        populate(pins, staging, work)
+        populate(pins, vendored, staging, work, toolchain_archive)
         (staging / STAMP_NAME).write_text(pins_sha256 + "\n", encoding="ascii")
         replace_dir(staging, dest)
     finally:
@@ -128,6 +236,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="folder to create as a cargo directory source (replaced if outdated)",
     )
     parser.add_argument(
+        "--toolchain-archive",
+        required=True,
+        type=Path,
+        help="the wasm32-wasip2 toolchain archive (build-support/toolchain) whose rustc compiles "
+        "wit-bindgen's libwit_bindgen_cabi.a",
+    )
+    parser.add_argument(
         "--work",
         type=Path,
         help="scratch folder for downloads and unpacking, kept afterwards so that "
@@ -141,17 +256,18 @@ def main(argv: list[str]) -> int:
     args = parse_args(argv)
     dest = args.dest.resolve()
     try:
-        pins_text = PINS_FILE.read_bytes()
-        pins_sha256 = hashlib.sha256(pins_text).hexdigest()
+        pins_sha256 = hashlib.sha256(b"".join(path.read_bytes() for path in STAMPED_FILES)).hexdigest()
         if is_current(dest, pins_sha256):
             log(f"{dest} is up to date")
             return 0
-        pins = debian_packages.parse_pins(pins_text.decode("utf-8"), PINS_FILE)
+        pins = debian_packages.parse_pins(PINS_FILE.read_text(encoding="utf-8"), PINS_FILE)
+        vendored = parse_vendored_crates(VENDORED_CRATES_FILE.read_text(encoding="utf-8"))
+        toolchain_archive = args.toolchain_archive.resolve()
         if args.work:
-            build(dest, args.work.resolve(), pins, pins_sha256)
+            build(dest, args.work.resolve(), pins, vendored, pins_sha256, toolchain_archive)
         else:
             with tempfile.TemporaryDirectory(prefix="fetch_registry-") as work:
-                build(dest, Path(work), pins, pins_sha256)
+                build(dest, Path(work), pins, vendored, pins_sha256, toolchain_archive)
     except (RegistryError, debian_packages.SetupError, OSError, UnicodeDecodeError) as error:
         print(f"fetch_registry: error: {error}", file=sys.stderr)
         return 1
