@@ -19,10 +19,12 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from in_toto.models.layout import Layout
 
+from wasm_attest.capabilities.interface import ComponentInterface
+from wasm_attest.capabilities.policy import CapabilityPolicy
 from wasm_attest.isolation import BuildIsolation
 from wasm_attest.keys import PublicKeyLike, SigningKey
 from wasm_attest.layout import ArtifactMatch, StepPlan, derive_layout, layout_files, presigned_layout_files
@@ -98,10 +100,13 @@ class BuildParameters:
 
     target: str
     package: str
-    bin: str
+    bin: str | None
+    """The binary of a command component; None for a library component."""
     features: tuple[str, ...]
     no_default_features: bool
     profile: str
+    kind: str = "command"
+    """`command` (`cargo build --bin`) or `library` (the crate's cdylib, `cargo build --lib`)."""
 
 
 @dataclass(frozen=True)
@@ -186,16 +191,19 @@ def component_layout(
     evidence: Mapping[str, StepEvidence],
     functionary_keys: Mapping[str, PublicKeyLike],
     expires: datetime,
+    policy: CapabilityPolicy | None = None,
 ) -> Layout:
     """The layout this build implies, unsigned: what the owner reviews before signing it offline.
 
-    `functionary_keys` are the public keys, by step, allowed to sign each step's link.
+    `functionary_keys` are the public keys, by step, allowed to sign each step's link. The
+    capability `policy`, if any, becomes a line of the layout's readme (see `capabilities.policy`).
     """
+    readme = f"How {files.component} must be built: {', '.join(STEPS)}."
     return derive_layout(
         step_plans(files, evidence, functionary_keys),
         final_products=files.final_products,
         expires=expires,
-        readme=f"How {files.component} must be built: {', '.join(STEPS)}.",
+        readme=readme if policy is None else f"{readme}\n{policy.readme_line()}",
     )
 
 
@@ -205,10 +213,11 @@ def attestation_files(
     signers: Signers,
     provenance: Provenance,
     layout_expires: datetime,
+    policy: CapabilityPolicy | None = None,
 ) -> dict[str, bytes]:
     """Every attestation file of the bundle, by file name, with the layout derived from this build and signed by `signers.owner`."""
     functionary_keys = {step: signers.functionary(step).public_key for step in STEPS}
-    layout = component_layout(files, evidence, functionary_keys, layout_expires)
+    layout = component_layout(files, evidence, functionary_keys, layout_expires, policy)
     return {
         **signed_evidence_files(files, evidence, signers.functionaries, provenance),
         **layout_files(layout, signers.owner.signer),
@@ -343,6 +352,8 @@ def component_provenance(
     builder_id: str,
     timestamp: datetime,
     isolation: BuildIsolation,
+    interface: ComponentInterface | None = None,
+    policy: CapabilityPolicy | None = None,
 ) -> Provenance:
     """SLSA provenance of the component: its subject, what was asked, every input resolved, and how the
     build was isolated (`internalParameters.isolation`, which verification can require).
@@ -362,10 +373,12 @@ def component_provenance(
         external_parameters={
             "target": parameters.target,
             "package": parameters.package,
-            "bin": parameters.bin,
+            "kind": parameters.kind,
+            **({} if parameters.bin is None else {"bin": parameters.bin}),
             "features": list(parameters.features),
             "noDefaultFeatures": parameters.no_default_features,
             "profile": parameters.profile,
+            **({} if policy is None else {"capabilityPolicy": policy.to_dict()}),
         },
         resolved_dependencies=[
             source,
@@ -377,4 +390,18 @@ def component_provenance(
         started_on=timestamp,
         finished_on=timestamp,
         internal_parameters={"isolation": isolation.to_dict()},
+        byproducts=() if interface is None else (interface_byproduct(interface),),
     )
+
+
+COMPONENT_INTERFACE_BYPRODUCT = "component-interface"
+
+
+def interface_byproduct(interface: ComponentInterface) -> dict[str, Any]:
+    """The component's WIT interface as a provenance byproduct: named, digested, and readable in `annotations`."""
+    return {
+        "name": COMPONENT_INTERFACE_BYPRODUCT,
+        "digest": {"sha256": interface.sha256()},
+        "mediaType": "application/json",
+        "annotations": interface.to_dict(),
+    }
