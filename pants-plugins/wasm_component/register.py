@@ -7,6 +7,7 @@ from wasm_component.subsystems.sandbox import WasmSandboxSubsystem
 from wasm_component.target_types import CargoCrateTarget, WasmComponentTarget
 from wasm_component.util_rules import (
     attest,
+    capability_policy,
     build,
     cargo_metadata,
     cargo_process,
@@ -25,6 +26,7 @@ def rules():
     return [
         *CargoRegistrySubsystem.rules(),
         *attest.rules(),
+        *capability_policy.rules(),
         *build.rules(),
         *cargo_metadata.rules(),
         *cargo_process.rules(),

@@ -48,6 +48,8 @@ from wasm_attest.component_pipeline import (
     source_descriptor,
     toolchain_descriptor,
 )
+from wasm_attest.capabilities.interface import ComponentInterface
+from wasm_attest.capabilities.policy import CapabilityPolicy
 from wasm_attest.component_metadata import metadata_from_cargo_metadata
 from wasm_attest.crate_inventory import crate_inventory
 from wasm_attest.dep_v0 import dependency_list
@@ -58,6 +60,7 @@ from wasm_attest.sbom import SbomInputs, build_sbom
 from wasm_component.subsystems.attestation import AttestationSubsystem
 from wasm_component.util_rules.build import BuiltComponent
 from wasm_component.util_rules.cargo_metadata import CargoMetadata, CargoMetadataRequest
+from wasm_component.util_rules.capability_policy import CapabilityPolicyRequest, TargetCapabilityPolicy
 from wasm_component.util_rules.cargo_project import CargoProject
 from wasm_component.util_rules.signed_layout import CommittedLayout
 from wasm_component.util_rules.signing_keys import (
@@ -93,6 +96,8 @@ class ComponentEvidence:
     steps: Mapping[str, StepEvidence]
     provenance: Provenance
     notices: tuple[str, ...]
+    policy: CapabilityPolicy
+    """The target's capability policy, which the component keeps to: what a derived layout signs in."""
 
 
 @rule(desc="Gather a wasm component's evidence")
@@ -101,12 +106,15 @@ async def component_evidence(
 ) -> ComponentEvidence:
     project, component = request.project, request.component
     files = ComponentFiles(component.filename)
-    metadata, revision, lockfile, built = await MultiGet(
+    metadata, revision, lockfile, built, policy = await MultiGet(
         Get(CargoMetadata, CargoMetadataRequest(project, component.vendored)),
         Get(SourceRevision),
         Get(Digest, DigestSubset(project.sources_digest, PathGlobs([project.lockfile_path]))),
         Get(DigestContents, Digest, component.digest),
+        Get(TargetCapabilityPolicy, CapabilityPolicyRequest(project.address)),
     )
+    interface = ComponentInterface.of_component(built[0].content)
+    policy.enforce(interface)
     timestamp = datetime.fromtimestamp(revision.timestamp, tz=timezone.utc)
     inventory = crate_inventory(
         metadata_json=metadata.json,
@@ -133,6 +141,8 @@ async def component_evidence(
             rustc_version=toolchain.rustc_release,
             cargo_version=toolchain.cargo_version,
             timestamp=timestamp,
+            imports=interface.imports,
+            exports=interface.exports,
         )
     )
     deliverables = await Get(
@@ -171,6 +181,7 @@ async def component_evidence(
             target=str(project.address),
             package=project.package,
             bin=project.bin,
+            kind=project.kind,
             features=project.features,
             no_default_features=project.no_default_features,
             profile=project.profile,
@@ -183,11 +194,13 @@ async def component_evidence(
         builder_id=options.builder_id,
         timestamp=timestamp,
         isolation=sandbox.isolation,
+        interface=interface,
+        policy=policy.policy,
     )
     notices = sbom.warnings
     if not sandbox.isolation.isolated:
         notices = (_UNISOLATED_NOTICE, *notices)
-    return ComponentEvidence(files, deliverables, steps, provenance, notices)
+    return ComponentEvidence(files, deliverables, steps, provenance, notices, policy.policy)
 
 
 @dataclass(frozen=True)
@@ -223,7 +236,12 @@ async def attest_component(request: AttestationRequest, options: AttestationSubs
     if request.layout.content is None:
         loaded = load_signers(options, env)
         attestations = attestation_files(
-            evidence.files, evidence.steps, loaded.signers, evidence.provenance, layout_expires=layout_expiry(options)
+            evidence.files,
+            evidence.steps,
+            loaded.signers,
+            evidence.provenance,
+            layout_expires=layout_expiry(options),
+            policy=evidence.policy,
         )
         trusted: tuple[PublicKeyLike, ...] = (loaded.signers.owner.public_key,)
         key_notice = loaded.notice
