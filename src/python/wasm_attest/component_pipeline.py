@@ -196,14 +196,14 @@ def component_layout(
     """The layout this build implies, unsigned: what the owner reviews before signing it offline.
 
     `functionary_keys` are the public keys, by step, allowed to sign each step's link. The
-    capability `policy`, if any, becomes a line of the layout's readme (see `capabilities.policy`).
+    capability `policy`, if any, ends the layout's readme (see `capabilities.policy`).
     """
     readme = f"How {files.component} must be built: {', '.join(STEPS)}."
     return derive_layout(
         step_plans(files, evidence, functionary_keys),
         final_products=files.final_products,
         expires=expires,
-        readme=readme if policy is None else f"{readme}\n{policy.readme_line()}",
+        readme=readme if policy is None else f"{readme} {policy.readme_line()}",
     )
 
 

@@ -96,7 +96,7 @@ def test_an_empty_allow_list_allows_nothing() -> None:
 
 
 def test_the_policy_survives_a_readme_round_trip() -> None:
-    readme = f"How app.wasm must be built: vendor, build.\n{HTTP_POLICY.readme_line()}"
+    readme = f"How app.wasm must be built: vendor, build. {HTTP_POLICY.readme_line()}"
     assert policy_from_readme(readme) == HTTP_POLICY
     assert policy_from_readme("How app.wasm must be built.") is None
 
@@ -108,10 +108,11 @@ def test_the_policy_survives_a_readme_round_trip() -> None:
         (README_MARKER + json.dumps({"allowedImports": ["*"]}), "exactly allowedImports and requiredExports"),
         (README_MARKER + json.dumps({"allowedImports": "*", "requiredExports": []}), "allowedImports is not a list"),
         (README_MARKER + json.dumps({"allowedImports": ["wasi:cli/* x"], "requiredExports": []}), "is not a pattern"),
-        (f"{README_MARKER}{json.dumps(HTTP_POLICY.to_dict())}\n{README_MARKER}{json.dumps(HTTP_POLICY.to_dict())}", "2 capability policy lines"),
+        (f"{README_MARKER}{json.dumps(HTTP_POLICY.to_dict())} {README_MARKER}{json.dumps(HTTP_POLICY.to_dict())}", "2 capability policies"),
+        (README_MARKER + json.dumps(HTTP_POLICY.to_dict()) + " and more", "goes on after the capability policy"),
     ],
 )
-def test_a_malformed_policy_line_is_refused(line: str, problem: str) -> None:
+def test_a_malformed_policy_is_refused(line: str, problem: str) -> None:
     with pytest.raises(CapabilityPolicyFormatError, match=problem):
         policy_from_readme(line, origin="root.layout")
 
@@ -146,8 +147,8 @@ def test_a_missing_required_export_fails_verification(tmp_path: Path, keys: Keys
 
 def _loosen(layout: object) -> None:
     """What a builder who wants the socket would do: allow every import in the layout's policy line."""
-    lines = [line for line in layout.readme.splitlines() if not line.startswith(README_MARKER)]
-    layout.readme = "\n".join([*lines, CapabilityPolicy(("*",), ()).readme_line()])
+    prose = layout.readme.split(README_MARKER)[0]
+    layout.readme = prose + CapabilityPolicy(("*",), ()).readme_line()
 
 
 def test_a_policy_loosened_and_re_signed_by_a_non_owner_fails_the_layout_signature(tmp_path: Path, keys: Keys) -> None:
@@ -174,7 +175,7 @@ def test_the_owner_re_signing_a_looser_policy_is_what_lets_the_component_through
     verify(dist, keys)
 
 
-def test_a_malformed_policy_line_in_a_signed_layout_is_a_layout_error(tmp_path: Path, keys: Keys) -> None:
+def test_a_malformed_policy_in_a_signed_layout_is_a_layout_error(tmp_path: Path, keys: Keys) -> None:
     dist = build_bundle(tmp_path, keys, component=PHONE_HOME, policy=HTTP_POLICY)
     rewrite_layout(dist, keys.owner, lambda layout: setattr(layout, "readme", README_MARKER + "[]"))
     with pytest.raises(LayoutFormatError, match="capability policy"):
@@ -194,3 +195,18 @@ def test_the_reference_verifier_accepts_a_layout_carrying_a_policy(tmp_path: Pat
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert policy_from_readme(Metadata.load(str(dist / "root.layout")).get_payload().readme) == HTTP_POLICY
+
+
+def test_a_layout_with_a_policy_reads_back_from_the_form_the_owner_reviews(keys: Keys) -> None:
+    """The unsigned layout `generate-layout` writes must read back exactly, policy included (no raw newline)."""
+    from wasm_attest_tests.bundles import EXPIRES, FINAL_PRODUCTS, step_plans
+
+    from wasm_attest.layout import derive_layout, load_unsigned_layout, unsigned_layout_json
+
+    layout = derive_layout(
+        step_plans(keys.functionary),
+        final_products=FINAL_PRODUCTS,
+        expires=EXPIRES,
+        readme=f"How app.wasm must be built. {HTTP_POLICY.readme_line()}",
+    )
+    assert policy_from_readme(load_unsigned_layout(unsigned_layout_json(layout)).readme) == HTTP_POLICY

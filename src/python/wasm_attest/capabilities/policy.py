@@ -9,8 +9,8 @@ matches, so an empty list of allowed imports allows none.
 The policy travels in the owner-signed layout, so that verification enforces
 what the owner signed, not what whoever built the bundle configured. in-toto's
 layout format has no field for it, and `in-toto-verify` refuses unknown fields,
-so it is one line of the layout's free-text `readme`, which in-toto signs and
-keeps: `Capability policy (wasm-attest): {"allowedImports": [...], "requiredExports": [...]}`.
+so it ends the layout's free-text `readme`, which in-toto signs and keeps:
+`... Capability policy (wasm-attest): {"allowedImports": [...], "requiredExports": [...]}`.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ class CapabilityPolicy:
         return {"allowedImports": list(self.allowed_imports), "requiredExports": list(self.required_exports)}
 
     def readme_line(self) -> str:
-        """The line of the layout's readme that carries this policy."""
+        """The text that carries this policy at the end of the layout's readme."""
         return README_MARKER + json.dumps(self.to_dict(), sort_keys=True)
 
     def violations(self, interface: ComponentInterface) -> "PolicyViolations":
@@ -94,18 +94,26 @@ def check_patterns(patterns: Sequence[str], what: str) -> tuple[str, ...]:
 
 
 def policy_from_readme(readme: str, *, origin: str = "the layout") -> CapabilityPolicy | None:
-    """The policy a layout's readme carries, or None if it carries none."""
-    lines = [line for line in readme.splitlines() if line.startswith(README_MARKER)]
-    if not lines:
+    """The policy a layout's readme carries (the JSON object after README_MARKER, to the end), or None.
+
+    The policy shares the readme's single line with its prose: in-toto signs
+    the layout as canonical JSON, which writes a newline unescaped, so the
+    reviewable form would no longer read back as JSON.
+    """
+    count = readme.count(README_MARKER)
+    if count == 0:
         return None
-    if len(lines) > 1:
+    if count > 1:
         raise CapabilityPolicyFormatError(
-            f"{origin}: its readme has {len(lines)} capability policy lines; a layout carries at most one."
+            f"{origin}: its readme has {count} capability policies; a layout carries at most one."
         )
+    text = readme[readme.index(README_MARKER) + len(README_MARKER) :]
     try:
-        data = json.loads(lines[0][len(README_MARKER) :])
+        data, end = json.JSONDecoder().raw_decode(text)
     except ValueError as error:
-        raise CapabilityPolicyFormatError(f"{origin}: its capability policy line is not JSON: {error}") from None
+        raise CapabilityPolicyFormatError(f"{origin}: its capability policy is not JSON: {error}") from None
+    if text[end:].strip():
+        raise CapabilityPolicyFormatError(f"{origin}: its readme goes on after the capability policy; it must end it.")
     if not isinstance(data, dict) or set(data) != {"allowedImports", "requiredExports"}:
         raise CapabilityPolicyFormatError(
             f"{origin}: its capability policy must be an object with exactly allowedImports and requiredExports."
