@@ -14,7 +14,7 @@ import sys
 
 import wasm_attest
 from pants.core.goals.run import RunRequest
-from pants.engine.fs import Digest, DigestContents, DigestSubset, PathGlobs
+from pants.engine.fs import DigestContents, DigestSubset, PathGlobs
 from pants.engine.rules import Get, collect_rules, rule
 
 from wasm_attest.capabilities.interface import ComponentInterface

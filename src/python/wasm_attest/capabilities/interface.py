@@ -18,6 +18,8 @@ from wasm_attest.wasm_sections import component_externs
 
 @dataclass(frozen=True)
 class ComponentInterface:
+    """The sorted, distinct names a component imports and exports: what its host must provide, and what it offers."""
+
     imports: tuple[str, ...]
     exports: tuple[str, ...]
 
