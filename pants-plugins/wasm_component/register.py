@@ -8,6 +8,7 @@ from wasm_component.target_types import CargoCrateTarget, WasmComponentTarget
 from wasm_component.util_rules import (
     advisories,
     attest,
+    capability_policy,
     build,
     cargo_metadata,
     cargo_process,
@@ -27,6 +28,7 @@ def rules():
         *CargoRegistrySubsystem.rules(),
         *advisories.rules(),
         *attest.rules(),
+        *capability_policy.rules(),
         *build.rules(),
         *cargo_metadata.rules(),
         *cargo_process.rules(),

@@ -64,8 +64,30 @@ class WasmComponentBinField(StringField):
     alias = "bin"
     help = help_text(
         """
-        The binary target of the package to build (`cargo build --bin`). Defaults to the package
-        name, which is cargo's name for `src/main.rs`.
+        For a command component: the binary target of the package to build (`cargo build --bin`).
+        Defaults to the package name, which is cargo's name for `src/main.rs`. Not allowed with
+        `kind="library"`.
+        """
+    )
+
+
+COMMAND = "command"
+LIBRARY = "library"
+
+
+class WasmComponentKindField(StringField):
+    alias = "kind"
+    valid_choices = (COMMAND, LIBRARY)
+    help = help_text(
+        f"""
+        What to build the component from: `"{COMMAND}"`, a binary (`cargo build --bin`), which
+        exports `wasi:cli/run`; or `"{LIBRARY}"`, the library built as a `cdylib`
+        (`cargo build --lib`), which exports the interfaces its code implements, e.g.
+        `wasi:http/incoming-handler` (an HTTP handler for `wasmtime serve`, Spin or wasmCloud).
+
+        Defaults to what `Cargo.toml` says: a crate whose `[lib] crate-type` contains `"cdylib"`
+        is a library component, any other crate a command. A crate with both a cdylib and
+        binaries must say which, with this field (or with `bin`, which means a command).
         """
     )
 
@@ -89,6 +111,32 @@ class WasmComponentProfileField(StringField):
         """
         The cargo profile to build with (`cargo build --profile`): `release`, `dev`, or a custom
         profile from `Cargo.toml`.
+        """
+    )
+
+
+class WasmComponentAllowedImportsField(StringSequenceField):
+    alias = "allowed_imports"
+    help = help_text(
+        """
+        The capability policy: the WIT interfaces the component may import, as patterns such as
+        `"wasi:cli/*"`, `"wasi:http/types"` or `"wasi:io/*@0.2.*"` (a pattern without `@` matches
+        every version). Its imports are what the host lets it do: a new `wasi:sockets/*` or
+        `wasi:http/outgoing-handler` import is new network access. `package` fails, naming each
+        import no pattern matches; the policy is signed into the layout, so `verify-layout` and
+        `wasm-attest verify` enforce it on the bundle. Defaults to
+        `[wasm-attest].default_allowed_imports`.
+        """
+    )
+
+
+class WasmComponentRequiredExportsField(StringSequenceField):
+    alias = "required_exports"
+    help = help_text(
+        """
+        The capability policy: patterns each of which an export of the component must match,
+        e.g. `["wasi:http/incoming-handler"]` for an HTTP handler. Enforced like
+        `allowed_imports`. Defaults to `[wasm-attest].default_required_exports`.
         """
     )
 
@@ -177,9 +225,12 @@ class WasmComponentTarget(Target):
         WasmComponentSourcesField,
         WasmComponentCargoPackageField,
         WasmComponentBinField,
+        WasmComponentKindField,
         WasmComponentFeaturesField,
         WasmComponentNoDefaultFeaturesField,
         WasmComponentProfileField,
+        WasmComponentAllowedImportsField,
+        WasmComponentRequiredExportsField,
         WasmComponentOutputPathField,
         WasmComponentSignedLayoutField,
     )
@@ -189,8 +240,11 @@ class WasmComponentTarget(Target):
 
         `pants package` builds it in a hermetic sandbox (the pinned toolchain from
         `[wasm-toolchain]`, the locked crates vendored from `[cargo-registry]`, no network, no
-        host environment) and writes `<bin>.wasm` under `dist/`. `pants run` runs it with
-        wasmtime, passing the arguments after `--`.
+        host environment) and writes the component under `dist/`: `<bin>.wasm` for a command,
+        `<lib name>.wasm` (cargo's name: `-` becomes `_`) for a library component (`kind`).
+        `pants run` runs a command with wasmtime, passing the arguments after `--`, and serves
+        an HTTP component (one exporting `wasi:http/incoming-handler`) with `wasmtime serve` on
+        127.0.0.1.
 
         Declare the target in the crate's own folder (the folder of its `Cargo.toml` with
         `[package]`). It builds from the Cargo root: the root of the crate's workspace (where

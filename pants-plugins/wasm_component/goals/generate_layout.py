@@ -62,7 +62,7 @@ async def generate_layout(
     expires = layout_expiry(options)
     written = []
     for target, each in zip(components, evidence):
-        layout = component_layout(each.files, each.steps, keys, expires)
+        layout = component_layout(each.files, each.steps, keys, expires, each.policy)
         path = os.path.join(target.address.spec_path, f"{target.address.target_name}.layout.json")
         written.append((target.address, path, layout))
     files = [FileContent(path, unsigned_layout_json(layout)) for _, path, layout in written]

@@ -29,6 +29,7 @@ from wasm_attest_setup.pinned_inputs import (
     ensure,
     fetch_bubblewrap_at,
     fetch_registry,
+    local_path,
 )
 from wasm_component.subsystems.registry import CargoRegistrySubsystem, CrateSource
 from wasm_component.subsystems.sandbox import Isolation, WasmSandboxSubsystem
@@ -109,7 +110,8 @@ async def wasm_setup(
         return WasmSetup(exit_code=1)
     if crates.source is CrateSource.DIRECTORY:
         pins = Path(build_root.path, goal.registry_pins) if goal.registry_pins else None
-        steps.append(lambda: fetch_registry(Path(build_root.path, crates.directory), pins))
+        archive = None if toolchain_subsystem.rustup_toolchain else local_path(pinned_input(toolchain_subsystem).url)
+        steps.append(lambda: fetch_registry(Path(build_root.path, crates.directory), pins, archive))
     failed = False
     for step in steps:
         try:

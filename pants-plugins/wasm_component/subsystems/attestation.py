@@ -98,6 +98,28 @@ class AttestationSubsystem(Subsystem):
             """
         ),
     )
+    default_allowed_imports = StrListOption(
+        default=["*"],
+        help=softwrap(
+            """
+            The capability policy's allowed imports for every `wasm_component` that does not set
+            `allowed_imports`: patterns over WIT interface names such as `wasi:cli/*` or
+            `wasi:http/types@0.2.*` (a pattern without `@` matches every version). A component
+            importing anything no pattern matches fails to package; the policy is signed into its
+            layout, so verification enforces it too. The default `*` allows everything.
+            """
+        ),
+    )
+    default_required_exports = StrListOption(
+        default=[],
+        help=softwrap(
+            """
+            The capability policy's required exports for every `wasm_component` that does not set
+            `required_exports`: each pattern must match an interface the component exports, e.g.
+            `wasi:http/incoming-handler`.
+            """
+        ),
+    )
     require_clean_tree = BoolOption(
         default=False,
         help=softwrap(

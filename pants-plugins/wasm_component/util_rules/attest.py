@@ -53,6 +53,8 @@ from wasm_attest.component_pipeline import (
     source_descriptor,
     toolchain_descriptor,
 )
+from wasm_attest.capabilities.interface import ComponentInterface
+from wasm_attest.capabilities.policy import CapabilityPolicy
 from wasm_attest.component_metadata import metadata_from_cargo_metadata
 from wasm_attest.crate_inventory import crate_inventory
 from wasm_attest.dep_v0 import dependency_list
@@ -66,6 +68,7 @@ from wasm_component.util_rules.advisories import AdvisorySetup
 from wasm_component.subsystems.attestation import AttestationSubsystem
 from wasm_component.util_rules.build import BuiltComponent
 from wasm_component.util_rules.cargo_metadata import CargoMetadata, CargoMetadataRequest
+from wasm_component.util_rules.capability_policy import CapabilityPolicyRequest, TargetCapabilityPolicy
 from wasm_component.util_rules.cargo_project import CargoProject
 from wasm_component.util_rules.signed_layout import CommittedLayout
 from wasm_component.util_rules.signing_keys import (
@@ -104,6 +107,8 @@ class ComponentEvidence:
     sbom_json: bytes
     """The delivered SBOM, which its Sigstore bundle attests."""
     notices: tuple[str, ...]
+    policy: CapabilityPolicy
+    """The target's capability policy, which the component keeps to: what a derived layout signs in."""
 
 
 @rule(desc="Gather a wasm component's evidence")
@@ -112,13 +117,16 @@ async def component_evidence(
 ) -> ComponentEvidence:
     project, component = request.project, request.component
     files = ComponentFiles(component.filename)
-    metadata, revision, checkout, lockfile, built = await MultiGet(
+    metadata, revision, checkout, lockfile, built, policy = await MultiGet(
         Get(CargoMetadata, CargoMetadataRequest(project, component.vendored)),
         Get(SourceRevision),
         Get(Checkout, CheckoutRequest(project)),
         Get(Digest, DigestSubset(project.sources_digest, PathGlobs([project.lockfile_path]))),
         Get(DigestContents, Digest, component.digest),
+        Get(TargetCapabilityPolicy, CapabilityPolicyRequest(project.address)),
     )
+    interface = ComponentInterface.of_component(built[0].content)
+    policy.enforce(interface)
     timestamp = datetime.fromtimestamp(revision.timestamp, tz=timezone.utc)
     inventory = crate_inventory(
         metadata_json=metadata.json,
@@ -145,6 +153,8 @@ async def component_evidence(
             rustc_version=toolchain.rustc_release,
             cargo_version=toolchain.cargo_version,
             timestamp=timestamp,
+            imports=interface.imports,
+            exports=interface.exports,
         )
     )
     deliverables = await Get(
@@ -183,6 +193,7 @@ async def component_evidence(
             target=str(project.address),
             package=project.package,
             bin=project.bin,
+            kind=project.kind,
             features=project.features,
             no_default_features=project.no_default_features,
             profile=project.profile,
@@ -198,11 +209,13 @@ async def component_evidence(
         started_on=timestamp,
         finished_on=timestamp,
         isolation=sandbox.isolation,
+        interface=interface,
+        policy=policy.policy,
     )
     notices = sbom.warnings
     if not sandbox.isolation.isolated:
         notices = (_UNISOLATED_NOTICE, *notices)
-    return ComponentEvidence(files, deliverables, steps, provenance, sbom.json_bytes, notices)
+    return ComponentEvidence(files, deliverables, steps, provenance, sbom.json_bytes, notices, policy.policy)
 
 
 @dataclass(frozen=True)
@@ -251,6 +264,7 @@ async def attest_component(request: AttestationRequest, options: AttestationSubs
             provenance,
             layout_expires=layout_expiry(options),
             sbom_json=evidence.sbom_json,
+            policy=evidence.policy,
         )
         trusted: tuple[PublicKeyLike, ...] = (loaded.signers.owner.public_key,)
         key_notice = loaded.notice

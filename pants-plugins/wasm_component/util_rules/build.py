@@ -85,10 +85,7 @@ async def build_component(project: CargoProject, toolchain: RustToolchain) -> Bu
     component = await Get(Digest, RemovePrefix(result.output_digest, output_dir))
     contents = await Get(DigestContents, Digest, component)
     if not contents:
-        raise ComponentBuildError(
-            f"{project.address}: cargo succeeded but wrote no {project.component_filename}; is "
-            f"`{project.bin}` a binary target of package `{project.package}`? Set `bin` if not."
-        )
+        raise ComponentBuildError(_no_output_message(project))
     if not is_component(contents[0].content):
         raise ComponentBuildError(
             f"{project.address}: {project.component_filename} is a {describe_wasm_header(contents[0].content)}, "
@@ -129,10 +126,21 @@ def _cargo_build_args(project: CargoProject) -> tuple[str, ...]:
         project.profile,
         "--package",
         project.package,
-        "--bin",
-        project.bin,
+        *(("--lib",) if project.bin is None else ("--bin", project.bin)),
         *features,
         *no_default,
+    )
+
+
+def _no_output_message(project: CargoProject) -> str:
+    if project.bin is None:
+        return (
+            f"{project.address}: cargo built the library of package `{project.package}` but wrote no "
+            f"{project.component_filename}; check `[lib] name` and `crate-type = [\"cdylib\"]` in its Cargo.toml."
+        )
+    return (
+        f"{project.address}: cargo succeeded but wrote no {project.component_filename}; is "
+        f"`{project.bin}` a binary target of package `{project.package}`? Set `bin` if not."
     )
 
 

@@ -35,8 +35,11 @@ from pants.engine.target import (
 from wasm_attest.cargo_lock import CargoLock, parse_cargo_lock
 from wasm_attest.errors import WasmAttestError
 from wasm_component.target_types import (
+    COMMAND,
+    LIBRARY,
     CargoCrateSourcesField,
     WasmComponentBinField,
+    WasmComponentKindField,
     WasmComponentCargoPackageField,
     WasmComponentFeaturesField,
     WasmComponentNoDefaultFeaturesField,
@@ -78,7 +81,12 @@ class CargoProject:
     workspace: CargoWorkspace
     lockfile: CargoLock
     package: str
-    bin: str
+    kind: str
+    """`command` (built with `--bin`) or `library` (the cdylib, built with `--lib`)."""
+    bin: str | None
+    """The binary of a command; None for a library."""
+    artifact_stem: str
+    """What cargo names the component file: the binary's name, or the library's with `-` replaced by `_`."""
     features: tuple[str, ...]
     no_default_features: bool
     profile: str
@@ -88,8 +96,12 @@ class CargoProject:
         return os.path.join(self.root, "Cargo.lock")
 
     @property
+    def is_library(self) -> bool:
+        return self.kind == LIBRARY
+
+    @property
     def component_filename(self) -> str:
-        return f"{self.bin}.wasm"
+        return f"{self.artifact_stem}.wasm"
 
     @property
     def profile_directory(self) -> str:
@@ -137,6 +149,7 @@ async def read_cargo_project(request: CargoProjectRequest) -> CargoProject:
         Get(Digest, MergeDigests([sources.snapshot.digest, workspace.digest])),
         Get(Digest, stand_in_targets(workspace.crates, set(sources.snapshot.files))),
     )
+    kind, bin_name = _kind_and_bin(target, crate, _crate_files(crate.directory, sources.snapshot.files))
     return CargoProject(
         address=address,
         root=workspace.root,
@@ -145,7 +158,9 @@ async def read_cargo_project(request: CargoProjectRequest) -> CargoProject:
         workspace=workspace,
         lockfile=parse_cargo_lock(lockfile_contents[0].content.decode(), origin=workspace.lockfile_path),
         package=package,
-        bin=target[WasmComponentBinField].value or package,
+        kind=kind,
+        bin=bin_name,
+        artifact_stem=bin_name or crate.manifest.library_artifact_name or package,
         features=tuple(target[WasmComponentFeaturesField].value or ()),
         no_default_features=target[WasmComponentNoDefaultFeaturesField].value,
         profile=target[WasmComponentProfileField].value or "release",
@@ -174,6 +189,49 @@ def _package(target: Target, crate: CrateManifest) -> str:
             "`cargo_package`."
         )
     return name
+
+
+def _crate_files(directory: str, files: tuple[str, ...]) -> tuple[str, ...]:
+    """The files below the crate's folder, relative to it."""
+    prefix = f"{directory}/" if directory else ""
+    return tuple(path[len(prefix) :] for path in files if path.startswith(prefix))
+
+
+def _kind_and_bin(target: Target, crate: CrateManifest, crate_files: tuple[str, ...]) -> tuple[str, str | None]:
+    """Whether the component is a command (and which binary) or the library, from the target and its Cargo.toml.
+
+    A crate whose `[lib]` is a `cdylib` is a library component unless the
+    target asks for a command; a crate with both a cdylib and binaries must
+    say which, since either would build.
+    """
+    address, manifest, path = target.address, crate.manifest, crate.path
+    declared_kind = target[WasmComponentKindField].value
+    declared_bin = target[WasmComponentBinField].value
+    binaries = manifest.binary_names(crate_files)
+    if declared_kind == LIBRARY:
+        if declared_bin is not None:
+            raise WasmComponentTargetError(
+                f'{address}: `bin` is {declared_bin!r} but `kind` is "{LIBRARY}": a library component is built from '
+                f'the crate\'s cdylib, not a binary. Drop `bin`, or set `kind="{COMMAND}"` to build that binary.'
+            )
+        if not manifest.is_cdylib:
+            crate_types = list(manifest.lib_crate_types) or ["lib"]
+            raise WasmComponentTargetError(
+                f'{address}: `kind` is "{LIBRARY}", but the [lib] of {path} has crate-type {crate_types}, not "cdylib", '
+                f'so cargo links no component from it. Add `[lib]` with `crate-type = ["cdylib"]` to {path}, or set '
+                f'`kind="{COMMAND}"` to build a binary.'
+            )
+        return LIBRARY, None
+    if declared_kind == COMMAND or declared_bin is not None or not manifest.is_cdylib:
+        return COMMAND, declared_bin or crate.manifest.package_name or ""
+    if binaries:
+        raise WasmComponentTargetError(
+            f"{address}: {path} has both a cdylib library (a library component) and binaries "
+            f"({', '.join(binaries)}), so the target must say which to build. Set `kind=\"{LIBRARY}\"` to build the "
+            f'library (`cargo build --lib`), or `kind="{COMMAND}"` (with `bin="<name>"` to choose a binary) to build '
+            "a command."
+        )
+    return LIBRARY, None
 
 
 def _sandbox_source(target: Target) -> SourcesField | None:

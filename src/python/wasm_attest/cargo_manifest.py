@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import posixpath
 from dataclasses import dataclass
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 
 import tomli
 
@@ -82,6 +82,45 @@ class CargoManifest:
     """For each [[bin]], [[example]], [[test]] and [[bench]] with a name but no `path`, where cargo looks for its
     source first (`examples/<name>.rs`, ...), relative to the crate's folder. cargo refuses to load a manifest
     whose such target has no file, even when it will not build it."""
+    lib_name: str | None = None
+    """`[lib].name`, if set (cargo's default is the package name with `-` replaced by `_`)."""
+    lib_crate_types: tuple[str, ...] = ()
+    """`[lib].crate-type` (`crate_type` too); empty when not set, which cargo reads as `["lib"]`."""
+    declared_bins: tuple[str, ...] = ()
+    """The names of the `[[bin]]` tables."""
+    autobins: bool = True
+    """`[package].autobins`: whether cargo also finds binaries in `src/main.rs` and `src/bin/`."""
+
+    @property
+    def is_cdylib(self) -> bool:
+        """Whether the library builds as a `cdylib`: on wasm32-wasip2, a library component."""
+        return "cdylib" in self.lib_crate_types
+
+    @property
+    def library_artifact_name(self) -> str | None:
+        """The file stem cargo gives the library's artifact (`<name>.wasm` for a cdylib), if there is a package."""
+        name = self.lib_name or self.package_name
+        return None if name is None else name.replace("-", "_")
+
+    def binary_names(self, crate_files: Iterable[str]) -> tuple[str, ...]:
+        """The binaries cargo would build, given the crate's files (relative to its folder), sorted.
+
+        As cargo finds them: the `[[bin]]` tables, plus, unless `autobins = false`,
+        `src/main.rs` (named after the package) and `src/bin/<name>.rs` or
+        `src/bin/<name>/main.rs`.
+        """
+        names = set(self.declared_bins)
+        if self.autobins:
+            for path in crate_files:
+                if path == "src/main.rs" and self.package_name:
+                    names.add(self.package_name)
+                elif path.startswith("src/bin/"):
+                    rest = path[len("src/bin/") :]
+                    if "/" not in rest and rest.endswith(".rs"):
+                        names.add(rest[: -len(".rs")])
+                    elif rest.count("/") == 1 and rest.endswith("/main.rs"):
+                        names.add(rest.split("/")[0])
+        return tuple(sorted(names))
 
     def excludes(self, relative_directory: str) -> bool:
         """Whether this workspace root's `exclude` list keeps the crate in `relative_directory` (relative to it) out.
@@ -110,6 +149,7 @@ def parse_cargo_manifest(text: str, *, origin: str = "Cargo.toml") -> CargoManif
     _check_package_table(document.get("package"), origin)
     package = _table(document, "package")
     workspace = _table(document, "workspace")
+    lib = _table(document, "lib")
     return CargoManifest(
         package_name=_string(package.get("name")),
         package_version=_string(package.get("version")),
@@ -130,6 +170,14 @@ def parse_cargo_manifest(text: str, *, origin: str = "Cargo.toml") -> CargoManif
             for target in _list(document.get(kind))
             if isinstance(target, dict) and isinstance(target.get("name"), str) and "path" not in target
         ),
+        lib_name=_string(lib.get("name")),
+        lib_crate_types=_strings(lib.get("crate-type", lib.get("crate_type"))),
+        declared_bins=tuple(
+            target["name"]
+            for target in _list(document.get("bin"))
+            if isinstance(target, dict) and isinstance(target.get("name"), str)
+        ),
+        autobins=package.get("autobins") is not False,
     )
 
 

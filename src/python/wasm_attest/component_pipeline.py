@@ -19,10 +19,12 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from in_toto.models.layout import Layout
 
+from wasm_attest.capabilities.interface import ComponentInterface
+from wasm_attest.capabilities.policy import CapabilityPolicy
 from wasm_attest.isolation import BuildIsolation
 from wasm_attest.keys import PublicKeyLike, SigningKey
 from wasm_attest.layout import ArtifactMatch, StepPlan, derive_layout, layout_files, presigned_layout_files
@@ -111,10 +113,13 @@ class BuildParameters:
 
     target: str
     package: str
-    bin: str
+    bin: str | None
+    """The binary of a command component; None for a library component."""
     features: tuple[str, ...]
     no_default_features: bool
     profile: str
+    kind: str = "command"
+    """`command` (`cargo build --bin`) or `library` (the crate's cdylib, `cargo build --lib`)."""
 
 
 @dataclass(frozen=True)
@@ -199,16 +204,19 @@ def component_layout(
     evidence: Mapping[str, StepEvidence],
     functionary_keys: Mapping[str, PublicKeyLike],
     expires: datetime,
+    policy: CapabilityPolicy | None = None,
 ) -> Layout:
     """The layout this build implies, unsigned: what the owner reviews before signing it offline.
 
-    `functionary_keys` are the public keys, by step, allowed to sign each step's link.
+    `functionary_keys` are the public keys, by step, allowed to sign each step's link. The
+    capability `policy`, if any, ends the layout's readme (see `capabilities.policy`).
     """
+    readme = f"How {files.component} must be built: {', '.join(STEPS)}."
     return derive_layout(
         step_plans(files, evidence, functionary_keys),
         final_products=files.final_products,
         expires=expires,
-        readme=f"How {files.component} must be built: {', '.join(STEPS)}.",
+        readme=readme if policy is None else f"{readme} {policy.readme_line()}",
     )
 
 
@@ -218,6 +226,7 @@ def attestation_files(
     signers: Signers,
     provenance: Provenance,
     layout_expires: datetime,
+    policy: CapabilityPolicy | None = None,
     *,
     sbom_json: bytes,
 ) -> dict[str, bytes]:
@@ -226,7 +235,7 @@ def attestation_files(
     `sbom_json` is the delivered SBOM, which its Sigstore bundle attests.
     """
     functionary_keys = {step: signers.functionary(step).public_key for step in STEPS}
-    layout = component_layout(files, evidence, functionary_keys, layout_expires)
+    layout = component_layout(files, evidence, functionary_keys, layout_expires, policy)
     return {
         **signed_evidence_files(files, evidence, signers.functionaries, provenance, sbom_json),
         **layout_files(layout, signers.owner.signer),
@@ -398,6 +407,8 @@ def component_provenance(
     started_on: datetime,
     finished_on: datetime,
     isolation: BuildIsolation,
+    interface: ComponentInterface | None = None,
+    policy: CapabilityPolicy | None = None,
 ) -> Provenance:
     """SLSA provenance of the component: its subject, what was asked, every input resolved, and how the
     build was isolated (`internalParameters.isolation`, which verification can require).
@@ -415,10 +426,12 @@ def component_provenance(
         external_parameters={
             "target": parameters.target,
             "package": parameters.package,
-            "bin": parameters.bin,
+            "kind": parameters.kind,
+            **({} if parameters.bin is None else {"bin": parameters.bin}),
             "features": list(parameters.features),
             "noDefaultFeatures": parameters.no_default_features,
             "profile": parameters.profile,
+            **({} if policy is None else {"capabilityPolicy": policy.to_dict()}),
         },
         resolved_dependencies=[source, lockfile, toolchain, *crate_descriptors(sbom)],
         builder_id=builder_id,
@@ -428,9 +441,23 @@ def component_provenance(
             "isolation": isolation.to_dict(),
             "sourceDateEpoch": int(source_date.timestamp()),
         },
+        byproducts=() if interface is None else (interface_byproduct(interface),),
     )
 
 
 def lockfile_descriptor(checkout: Checkout, lockfile_path: str, sha256: str) -> ResourceDescriptor:
     """Cargo.lock as provenance names it: its URI in the repository (`lockfile_path` from the repository root)."""
     return ResourceDescriptor(uri=checkout.uri(lockfile_path), digest={"sha256": sha256}, name=LOCKFILE)
+
+
+COMPONENT_INTERFACE_BYPRODUCT = "component-interface"
+
+
+def interface_byproduct(interface: ComponentInterface) -> dict[str, Any]:
+    """The component's WIT interface as a provenance byproduct: named, digested, and readable in `annotations`."""
+    return {
+        "name": COMPONENT_INTERFACE_BYPRODUCT,
+        "digest": {"sha256": interface.sha256()},
+        "mediaType": "application/json",
+        "annotations": interface.to_dict(),
+    }

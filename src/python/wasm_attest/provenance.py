@@ -106,6 +106,8 @@ class Provenance:
     internal_parameters: Mapping[str, Any] | None = None
     builder_version: Mapping[str, str] = field(default_factory=dict)
     invocation_id: str | None = None
+    byproducts: Sequence[Mapping[str, Any]] = ()
+    """runDetails.byproducts: ResourceDescriptors of what the build made besides the subject."""
 
     def statement(self) -> dict[str, Any]:
         """The in-toto Statement v1 with its SLSA Provenance v1 predicate, as a dict."""
@@ -135,7 +137,11 @@ class Provenance:
             "predicateType": PROVENANCE_PREDICATE_TYPE,
             "predicate": {
                 "buildDefinition": build_definition,
-                "runDetails": {"builder": builder, "metadata": metadata},
+                "runDetails": {
+                    "builder": builder,
+                    "metadata": metadata,
+                    **({"byproducts": _json_value(list(self.byproducts))} if self.byproducts else {}),
+                },
             },
         }
 

@@ -40,6 +40,11 @@ HASH_PROPERTY = PROPERTY_PREFIX + "hash"
 SOURCE_PROPERTY = PROPERTY_PREFIX + "source"
 EXCLUDED_BECAUSE_PROPERTY = PROPERTY_PREFIX + "excluded-because"
 IN_REPO = "in-repo"
+# The component's interface, one property per WIT interface, on metadata.component. Not `services`: in
+# CycloneDX those are network services with endpoints, authentication and data flows, which a WIT import is
+# not (the host hands it over in-process); consumers would show them as external APIs the component calls.
+WIT_IMPORT_PROPERTY = PROPERTY_PREFIX + "wit-import"
+WIT_EXPORT_PROPERTY = PROPERTY_PREFIX + "wit-export"
 
 _CRATES_IO_SOURCES = frozenset(
     {"registry+https://github.com/rust-lang/crates.io-index", "sparse+https://index.crates.io/"}
@@ -73,6 +78,10 @@ class SbomInputs:
     cargo_version: str
     timestamp: datetime
     """When the sources were made (SOURCE_DATE_EPOCH or the commit time), with a time zone."""
+    imports: tuple[str, ...] = ()
+    """The WIT interfaces the component imports (`wasi:cli/stdout@0.2.6`): its capabilities."""
+    exports: tuple[str, ...] = ()
+    """The WIT interfaces the component exports (`wasi:http/incoming-handler@0.2.4`)."""
 
 
 @dataclass(frozen=True)
@@ -147,7 +156,11 @@ def _metadata(inputs: SbomInputs, root: Crate) -> BomMetaData:
         bom_ref=_bom_ref(root.id),
         hashes=[HashType(alg=HashAlgorithm.SHA_256, content=inputs.component_sha256)],
         licenses=_licenses(root.license),
-        properties=[Property(name=SOURCE_PROPERTY, value=IN_REPO)],
+        properties=[
+            Property(name=SOURCE_PROPERTY, value=IN_REPO),
+            *(Property(name=WIT_IMPORT_PROPERTY, value=name) for name in inputs.imports),
+            *(Property(name=WIT_EXPORT_PROPERTY, value=name) for name in inputs.exports),
+        ],
     )
     tools = [
         _tool("wasm-attest", __version__),

@@ -85,6 +85,8 @@ from wasm_attest.bundle_files import (
     read_limited,
     sha256_limited,
 )
+from wasm_attest.capabilities.interface import ComponentInterface
+from wasm_attest.capabilities.policy import CapabilityPolicyFormatError, policy_from_readme
 from wasm_attest.cargo_lock import parse_cargo_lock
 from wasm_attest.component_pipeline import LOCKFILE, ComponentFiles
 from wasm_attest.dependency_agreement import DependencyMismatch, check_dependency_agreement
@@ -211,6 +213,10 @@ class SbomComponentError(VerificationError):
 
 class DependencyRecordsError(VerificationError):
     """The SBOM, the component's embedded dependency list and Cargo.lock disagree about what was linked."""
+
+
+class CapabilityPolicyError(VerificationError):
+    check = "capability policy"
 
 
 class InspectionFailedError(VerificationError):
@@ -459,6 +465,7 @@ def _verify(
         *_verify_lockfile(layout.steps, links, on_disk),
         *_verify_sboms(folder, layout.steps, links, on_disk),
         *_verify_dependency_records(folder, layout.steps, links, on_disk),
+        *_verify_capability_policy(folder, layout, layout_path.name, on_disk),
     ):
         step_checks[step_name].append(check)
     items.extend(PassedChecks(step.name, tuple(step_checks[step.name])) for step in layout.steps)
@@ -1050,6 +1057,40 @@ def _modifies(link: Link, artifact: str) -> bool:
     """Whether the link records `artifact` as both a material and a product, with different contents."""
     material, product = link.materials.get(artifact), link.products.get(artifact)
     return material is not None and product is not None and material != product
+
+
+def _verify_capability_policy(folder: Path, layout: Any, layout_name: str, on_disk: Mapping[str, str]) -> list[tuple[str, str]]:
+    """Each delivered component's imports and exports must keep to the policy the owner signed into the layout.
+
+    The policy is read from the signed layout only (its readme, see
+    `capabilities.policy`), never from the bundle's other files or the
+    build's configuration; a layout without one sets no policy.
+    """
+    last_step = layout.steps[-1].name
+    try:
+        policy = policy_from_readme(layout.readme or "", origin=layout_name)
+    except CapabilityPolicyFormatError as error:
+        raise LayoutFormatError(str(error), artifact=layout_name, check="capability policy format") from None
+    if policy is None:
+        return []
+    checks = []
+    for component in sorted(path for path in on_disk if path.endswith(".wasm")):
+        interface = _read_for_check(folder, component, last_step, parse=ComponentInterface.of_component, limit=ARTIFACT_SIZE_LIMIT)
+        violations = policy.violations(interface)
+        if violations:
+            raise CapabilityPolicyError(
+                "the component breaks the capability policy the layout owner signed:\n"
+                + "\n".join(violations.lines())
+                + f"\nThe policy ({policy.describe()}) is the owner's: only a layout they re-sign can change it. "
+                "Do not use this component until the new capabilities are explained.",
+                step=last_step,
+                artifact=component,
+            )
+        checks.append(
+            (last_step, f"{component} keeps to the signed capability policy ({len(interface.imports)} imports allowed, "
+             f"{len(policy.required_exports)} required export(s) present)")
+        )
+    return checks
 
 
 def _read_for_check(

@@ -120,7 +120,15 @@ def fetch_bubblewrap_at(path: Path) -> None:
     bubblewrap.install(path)
 
 
-def fetch_registry(directory: Path, pins_file: Path | None) -> str:
-    """Make directory the cargo directory source of the pinned crate packages (at once if current)."""
-    registry.install(directory, pins_file or registry.PINS_FILE)
+def fetch_registry(directory: Path, pins_file: Path | None, toolchain_archive: Path | None) -> str:
+    """Make directory the cargo directory source of the pinned crate packages (at once if current).
+
+    With wasm-attest's own pins, the registry also takes `wasi` and `wit-bindgen` from the Rust
+    sources, and wit-bindgen's archive is compiled with `toolchain_archive`; a repository's own
+    pins list Debian crate packages only.
+    """
+    if pins_file is None:
+        registry.install(directory, registry.PINS_FILE, toolchain_archive=toolchain_archive)
+    else:
+        registry.install(directory, pins_file, vendored_file=None)
     return f"[cargo-registry] {directory}: holds the crates of {pins_file or 'the pins wasm-attest ships'}"

@@ -33,7 +33,10 @@ TARGETS = {
     "testprojects.workspace.app-two/app-two": ("testprojects/workspace", "app-two"),
     "testprojects.exclusions/exclusions": ("testprojects/exclusions", "exclusions"),
     "testprojects.many-deps/many-deps": ("testprojects/many-deps", "many-deps"),
+    "testprojects.http-hello/http-hello": ("testprojects/http-hello", "http-hello"),
 }
+# Library components are named as cargo names the cdylib (`-` becomes `_`), not after the folder.
+STEMS = {"testprojects.http-hello/http-hello": "http_hello"}
 STEPS = ("vendor", "build", "embed", "sbom", "package")
 
 
@@ -62,7 +65,7 @@ def dsse_payload(path: Path) -> dict:
 
 
 def stem(folder: str) -> str:
-    return folder.rsplit("/", 1)[1]
+    return STEMS.get(folder, folder.rsplit("/", 1)[1])
 
 
 @pytest.mark.parametrize("folder", sorted(TARGETS))

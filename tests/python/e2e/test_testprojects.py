@@ -36,10 +36,14 @@ COMPONENTS = {
 }
 
 
+# Library components, which export an interface instead of wasi:cli/run (test_http_component.py).
+LIBRARY_COMPONENTS = ("testprojects.http-hello/http-hello/http_hello.wasm",)
+
+
 def test_every_testproject_is_packaged_as_a_component(dist: Path) -> None:
     packaged = sorted(str(path.relative_to(dist)) for path in dist.rglob("*.wasm"))
-    assert packaged == sorted(COMPONENTS)
-    for name in COMPONENTS:
+    assert packaged == sorted([*COMPONENTS, *LIBRARY_COMPONENTS])
+    for name in [*COMPONENTS, *LIBRARY_COMPONENTS]:
         assert (dist / name).read_bytes()[:8] == COMPONENT_HEADER, name
 
 
@@ -67,5 +71,5 @@ def test_pants_run_passes_arguments(dist: Path) -> None:
 
 
 def test_builds_from_two_clone_paths_are_bit_identical(dist: Path, dist_elsewhere: Path) -> None:
-    for name in COMPONENTS:
+    for name in [*COMPONENTS, *LIBRARY_COMPONENTS]:
         assert (dist_elsewhere / name).read_bytes() == (dist / name).read_bytes(), name

@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives.serialization import BestAvailableEncryption
 from in_toto.models.link import Link
 from in_toto.models.metadata import Metadata
 
+from wasm_attest.capabilities.policy import CapabilityPolicy
 from wasm_attest.component_metadata import ComponentMetadata
 from wasm_attest.dep_v0 import AuditablePackage, DependencyList
 from wasm_attest.embedding import embed_attestable_sections
@@ -200,6 +201,8 @@ def build_bundle(
     between: Mapping[str, Mapping[str, bytes]] | None = None,
     make_sbom: Callable[[bytes], bytes] = sbom_for,
     linked: DependencyList | None = LINKED,
+    component: bytes | None = None,
+    policy: CapabilityPolicy | None = None,
 ) -> Path:
     """Runs the fake pipeline in `root` and returns `root/dist` with the component and its attestations.
 
@@ -208,6 +211,9 @@ def build_bundle(
     finds. `make_sbom` is the sbom step (a faulty one describes another
     component); `linked` is the dependency list the embed step writes (a faulty
     one disagrees with the SBOM; with None it writes only a metadata section).
+    `component` is what "cargo build" writes instead of the stand-in binary (a
+    real component, for its imports and exports); `policy` is the capability
+    policy the owner signs into the layout's readme.
     """
     between = between or {}
     work = root / "work"
@@ -222,6 +228,8 @@ def build_bundle(
     build_inputs = sorted(sources) + sorted(CRATE)
     code = hashlib.sha256(b"".join((work / path).read_bytes() for path in build_inputs)).digest()
     wasm = COMPONENT_HEADER + b"\x00" + bytes([len(code) + 5]) + b"\x04code" + code  # "cargo build": one custom section
+    if component is not None:
+        wasm = component
     write_files(work, {"app.wasm": wasm})
     signed.append(
         build_link(
@@ -260,7 +268,12 @@ def build_bundle(
     for link in signed:
         envelope = sign_link(link, keys.functionary.signer)
         (dist / envelope.file_name).write_bytes(envelope.content)
-    layout = derive_layout(step_plans(keys.functionary), final_products=FINAL_PRODUCTS, expires=expires)
+    layout = derive_layout(
+        step_plans(keys.functionary),
+        final_products=FINAL_PRODUCTS,
+        expires=expires,
+        readme="" if policy is None else policy.readme_line(),
+    )
     for name, content in layout_files(layout, keys.owner.signer).items():
         (dist / name).write_bytes(content)
     provenance = sign_provenance(provenance_for((dist / "app.wasm").read_bytes()), keys.functionary.signer)

@@ -235,3 +235,22 @@ def test_an_oversized_signed_layout_is_refused(rule_runner: RuleRunner, keys: di
     configure_builder(rule_runner, keys)
     message = package_error(rule_runner, HELLO)
     assert f"hello:hello: its `signed_layout` {SIGNED} is 4194305 bytes, more than the 4 MiB" in message
+
+
+def test_release_mode_enforces_the_capability_policy_the_owner_signed_not_the_builders(
+    rule_runner: RuleRunner, keys: dict[str, Path]
+) -> None:
+    add_testproject(rule_runner, "hello")
+    unsigned = json.loads(generate_layout(rule_runner, keys))
+    # The layout carries the policy the build had (the repository default: every import allowed).
+    assert unsigned["readme"].endswith('Capability policy (wasm-attest): {"allowedImports": ["*"], "requiredExports": []}')
+    # The owner tightens it while reviewing: hello's std imports wasi:filesystem, which the owner does not allow.
+    unsigned["readme"] = unsigned["readme"].replace(
+        '"allowedImports": ["*"]', '"allowedImports": ["wasi:cli/*", "wasi:io/*", "wasi:clocks/*"]'
+    )
+    commit_signed_layout(rule_runner, sign_offline(json.dumps(unsigned, indent=2).encode(), keys["owner"]))
+    configure_builder(rule_runner, keys)  # the builder's own policy still allows everything
+    message = package_error(rule_runner, HELLO)
+    assert "check: capability policy" in message
+    assert "imports wasi:filesystem/preopens@0.2.6: no allowed-imports pattern matches it" in message
+    assert "only a layout they re-sign can change it" in message
