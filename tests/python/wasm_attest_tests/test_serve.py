@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import select
 import signal
 import socket
 import subprocess
@@ -42,21 +43,23 @@ def test_it_serves_requests_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
         text=True,
     )
     try:
+        # The contract: the address is printed once the component is served. Wait for that line
+        # (reading output as it comes, bounded in time), then send a real request.
         deadline = time.monotonic() + START_SECONDS
-        while True:
-            assert server.poll() is None, server.stdout.read()
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/greet", timeout=5) as response:
-                    assert (response.status, response.read()) == (200, b"Hello, stranger!\n")
-                    break
-            except OSError:
-                assert time.monotonic() < deadline, "the component was not served in time"
-                time.sleep(0.2)
+        announced = f"Serving http-hello-phone-home.wasm on http://127.0.0.1:{port}/"
+        seen: list[str] = []
+        while not any(line.startswith(announced) for line in seen):
+            assert server.poll() is None, "".join(seen) + server.stdout.read()
+            assert time.monotonic() < deadline, f"the component was not served in time: {seen}"
+            ready, _, _ = select.select([server.stdout], [], [], 0.2)
+            if ready:
+                seen.append(server.stdout.readline())
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/greet", timeout=5) as response:
+            assert (response.status, response.read()) == (200, b"Hello, stranger!\n")
     finally:
         server.send_signal(signal.SIGINT)
         output, _ = server.communicate(timeout=30)
     assert server.returncode == 0, output
-    assert f"Serving http-hello-phone-home.wasm on http://127.0.0.1:{port}/" in output
     assert output.rstrip().endswith("Stopped serving http-hello-phone-home.wasm.")
 
 
