@@ -117,7 +117,8 @@ class OciRegistry:
 
     `address` is `127.0.0.1:PORT` (what `oras ... --plain-http` and image references
     take), `url` is `http://` + address, `storage` the filesystem driver's root
-    (`docker/registry/v2/...` under it once something is pushed), `log` its output.
+    (`docker/registry/v2/...` under it once something is pushed; `blob_path(digest)`
+    finds a blob there), `log` its output.
     """
 
     def __init__(self, process: "subprocess.Popen[bytes]", address: str, storage: Path, log: Path) -> None:
@@ -129,6 +130,17 @@ class OciRegistry:
     @property
     def url(self) -> str:
         return f"http://{self.address}"
+
+    def blob_path(self, digest: str) -> Path:
+        """Where the filesystem driver keeps a blob's bytes, for tests that tamper with it.
+
+        Distribution's layout: docker/registry/v2/blobs/<algorithm>/<first two hex>/<hex>/data.
+        """
+        algorithm, _, encoded = digest.partition(":")
+        path = self.storage / "docker" / "registry" / "v2" / "blobs" / algorithm / encoded[:2] / encoded / "data"
+        if not path.is_file():
+            raise FileNotFoundError(f"the registry at {self.address} stores no blob {digest} (looked for {path})")
+        return path
 
     def stop(self) -> None:
         """Terminate, wait (bounded), then kill; calling it again does nothing."""

@@ -105,6 +105,20 @@ def test_oras_round_trip_with_referrer_through_tag_fallback(oci_registry: OciReg
     assert (pulled / "component.wasm").read_bytes() == tiny_component()
 
 
+def test_a_blob_replaced_in_storage_is_what_the_registry_serves(oci_registry: OciRegistry, oras: Client, tmp_path: Path) -> None:
+    """Tamper tests edit the storage; no cache may hide the edit, and oras must notice it."""
+    push_component(oras, oci_registry, tmp_path, "smoke/tampered:v1")
+    layer = "sha256:" + hashlib.sha256(tiny_component()).hexdigest()
+    blob = oci_registry.blob_path(layer)
+    assert blob.read_bytes() == tiny_component()
+    blob.write_bytes(tiny_component()[:-1] + b"X")
+    status, body = http_get(oci_registry, f"/v2/smoke/tampered/blobs/{layer}", accept="*/*")
+    assert (status, body) == (200, tiny_component()[:-1] + b"X")
+    pulled = oras("pull", "--plain-http", "-o", tmp_path / "pulled", f"{oci_registry.address}/smoke/tampered:v1", check=False)
+    assert pulled.returncode != 0
+    assert "digest" in (pulled.stdout + pulled.stderr).lower()
+
+
 def test_clients_see_no_host_credentials(oras: Client, cosign: Client) -> None:
     for client in (oras, cosign):
         assert client.env["HOME"] == str(client.home)
