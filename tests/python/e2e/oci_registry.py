@@ -21,7 +21,6 @@ from __future__ import annotations
 import http.client
 import ipaddress
 import json
-import os
 import socket
 import subprocess
 import time

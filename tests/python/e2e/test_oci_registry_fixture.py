@@ -119,6 +119,13 @@ def test_a_blob_replaced_in_storage_is_what_the_registry_serves(oci_registry: Oc
     assert "digest" in (pulled.stdout + pulled.stderr).lower()
 
 
+def test_session_registry_serves_every_test(oci_registry_session: OciRegistry, oci_registry: OciRegistry, oras: Client) -> None:
+    assert oci_registry_session.address != oci_registry.address
+    assert oci_registry_session.storage != oci_registry.storage
+    listed = oras("repo", "ls", "--plain-http", oci_registry_session.address)
+    assert listed.returncode == 0
+
+
 def test_clients_see_no_host_credentials(oras: Client, cosign: Client) -> None:
     for client in (oras, cosign):
         assert client.env["HOME"] == str(client.home)
