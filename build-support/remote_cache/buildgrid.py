@@ -75,9 +75,12 @@ def find_python() -> str:
     )
 
 
-def ensure_installed(cache: Path) -> Path:
-    """The `bgd` of a venv made from the pinned requirements (reused while they are unchanged)."""
-    requirements_id = hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest()[:16]
+def ensure_installed(cache: Path, requirements: Path = REQUIREMENTS) -> Path:
+    """The `bgd` of a venv made from the pinned requirements (reused while they are unchanged).
+
+    `requirements` is for callers that run this module away from its folder (a Pants test sandbox).
+    """
+    requirements_id = hashlib.sha256(requirements.read_bytes()).hexdigest()[:16]
     venv = cache / f"buildgrid-{requirements_id}"
     bgd = venv / "bin" / "bgd"
     if (venv / ".complete").exists():
@@ -90,13 +93,13 @@ def ensure_installed(cache: Path) -> Path:
     steps = (
         [python, "-m", "venv", str(venv)],
         [str(venv / "bin" / "pip"), "install", "--quiet", "--disable-pip-version-check", "--no-deps",
-         "--require-hashes", "--only-binary=:all:", "-r", str(REQUIREMENTS)],
+         "--require-hashes", "--only-binary=:all:", "-r", str(requirements)],
     )
     for step in steps:
         result = subprocess.run(step, env=env, capture_output=True, text=True, timeout=INSTALL_TIMEOUT_SECONDS)
         if result.returncode != 0:
             shutil.rmtree(venv, ignore_errors=True)
-            raise BuildGridError(f"Installing BuildGrid from {REQUIREMENTS} failed:\n{result.stderr.strip()}")
+            raise BuildGridError(f"Installing BuildGrid from {requirements} failed:\n{result.stderr.strip()}")
     (venv / ".complete").touch()
     return bgd
 
