@@ -70,7 +70,7 @@ def find_python() -> str:
             return candidate
     raise BuildGridError(
         "BuildGrid 0.9.1 needs Python >= 3.13 and none was found (looked at $WASM_ATTEST_BUILDGRID_PYTHON, "
-        "~/.pyenv/versions/3.13*, python3.14/python3.13/python3 on PATH). Install one "
+        "${PYENV_ROOT:-~/.pyenv}/versions/3.13+, python3.14/python3.13/python3 on PATH). Install one "
         "(e.g. `pyenv install 3.13.0`) or set WASM_ATTEST_BUILDGRID_PYTHON to its path."
     )
 
