@@ -4,6 +4,12 @@ The pinned archive becomes an immutable input digest, materialised once per
 machine and linked into every sandbox, so builds stay hermetic and
 remote-execution safe; a local rustup toolchain is addressed by absolute path
 and identified by `rustc -vV` so that a changed toolchain changes cache keys.
+
+The archive is unpacked by a Process of our own rather than Pants' archive
+extraction: the unpacked tree (about 530 MB) is that process's output, and a
+process output is what a remote cache stores. It is rebuilt from the pinned
+archive on every machine in seconds, so it must never take room in a shared
+cache where it would evict the compiled results that are worth sharing.
 """
 
 from __future__ import annotations
@@ -11,12 +17,13 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from pants.core.util_rules.external_tool import DownloadedExternalTool, ExternalToolRequest
-from pants.core.util_rules.system_binaries import BashBinary, BinaryPathRequest, BinaryPaths
-from pants.engine.fs import CreateDigest, Digest, FileContent
+from pants.core.util_rules.external_tool import ExternalToolRequest
+from pants.core.util_rules.system_binaries import SEARCH_PATHS, BashBinary, BinaryPathRequest, BinaryPaths, TarBinary
+from pants.engine.fs import CreateDigest, Digest, Directory, DownloadFile, FileContent, MergeDigests, RemovePrefix, Snapshot
 from pants.engine.platform import Platform
 from pants.engine.process import Process, ProcessCacheScope, ProcessResult
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
+from pants.option.global_options import GlobalOptions
 from pants.util.frozendict import FrozenDict
 from pants.util.logging import LogLevel
 
@@ -71,9 +78,58 @@ class RustToolchain:
         )
 
 
+@dataclass(frozen=True)
+class UnpackToolchainRequest:
+    archive: DownloadFile
+    pushed_to_remote_cache: bool
+    """Whether this run writes process results to a remote cache (`[GLOBAL].remote_cache_write`)."""
+
+
+@dataclass(frozen=True)
+class UnpackedToolchain:
+    digest: Digest
+
+
+_UNPACK_DIR = "__unpacked_toolchain"
+
+
+@rule(desc="Unpack the wasm32-wasip2 Rust toolchain", level=LogLevel.DEBUG)
+async def unpack_toolchain(request: UnpackToolchainRequest, tar: TarBinary) -> UnpackedToolchain:
+    """The pinned archive's tree as a digest, never stored in a remote cache.
+
+    Pants 2.17 has no "local cache only" scope: a process result is either cached everywhere
+    caching is on, or only in pantsd's memory. So when this run writes to a remote cache, the
+    unpacking is not cached (it reruns once per Pants start-up, a few seconds, see
+    docs/design.md "Remote cache"); otherwise it is cached locally as before. Either way the
+    tree's digest, and so every compile's cache key, is the same: it depends only on the archive.
+    """
+    archive = await Get(Digest, DownloadFile, request.archive)
+    archive_snapshot, out_dir = await MultiGet(
+        Get(Snapshot, Digest, archive), Get(Digest, CreateDigest([Directory(_UNPACK_DIR)]))
+    )
+    (archive_path,) = archive_snapshot.files
+    input_digest = await Get(Digest, MergeDigests((archive, out_dir)))
+    result = await Get(
+        ProcessResult,
+        Process(
+            argv=tar.extract_archive_argv(archive_path, _UNPACK_DIR, archive_suffix=".tar.gz"),
+            # tar finds gzip on PATH; these are Pants' own fixed system folders, the same on every machine.
+            env={"PATH": os.pathsep.join(SEARCH_PATHS)},
+            input_digest=input_digest,
+            output_directories=(_UNPACK_DIR,),
+            description=f"Unpack {archive_path}",
+            cache_scope=(
+                ProcessCacheScope.PER_RESTART_SUCCESSFUL if request.pushed_to_remote_cache else ProcessCacheScope.SUCCESSFUL
+            ),
+            level=LogLevel.DEBUG,
+        ),
+    )
+    return UnpackedToolchain(await Get(Digest, RemovePrefix(result.output_digest, _UNPACK_DIR)))
+
+
 @rule(desc="Set up the wasm32-wasip2 Rust toolchain", level=LogLevel.DEBUG)
 async def find_rust_toolchain(
-    subsystem: WasmToolchainSubsystem, platform: Platform, bash: BashBinary
+    subsystem: WasmToolchainSubsystem, platform: Platform, bash: BashBinary, global_options: GlobalOptions
 ) -> RustToolchain:
     cc_paths, ld_paths = await MultiGet(
         Get(BinaryPaths, BinaryPathRequest, _CC_REQUEST),
@@ -93,8 +149,11 @@ async def find_rust_toolchain(
     else:
         request: ExternalToolRequest = subsystem.get_request(platform)
         raise_if_set_up_missing(subsystem.options_scope, request)
-        downloaded = await Get(DownloadedExternalTool, ExternalToolRequest, request)
-        root, digest = TOOLCHAIN_MOUNT, downloaded.digest
+        unpacked = await Get(
+            UnpackedToolchain,
+            UnpackToolchainRequest(request.download_file_request, pushed_to_remote_cache=global_options.remote_cache_write),
+        )
+        root, digest = TOOLCHAIN_MOUNT, unpacked.digest
         archive_sha256 = request.download_file_request.expected_digest.fingerprint
         cache_scope = ProcessCacheScope.SUCCESSFUL
     immutable_inputs = _immutable_inputs(root, digest)

@@ -33,8 +33,10 @@ def copy_repository(destination: Path) -> Path:
     return destination
 
 
-def pants(repository: Path, *args: str, env: Mapping[str, str] = {}) -> subprocess.CompletedProcess[str]:
-    """Runs ./pants in `repository` (pantsd off) with the suite's caches and `env` on top."""
+def pants(
+    repository: Path, *args: str, env: Mapping[str, str] = {}, timeout: float | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Runs ./pants in `repository` (pantsd off) with the suite's caches and `env` on top (within `timeout` s)."""
     env = {**{name: os.environ[name] for name in PASSED_ON if name in os.environ}, **env}
     return subprocess.run(
         [str(repository / "pants"), "--no-pantsd", *args],
@@ -42,6 +44,7 @@ def pants(repository: Path, *args: str, env: Mapping[str, str] = {}) -> subproce
         env=env,
         capture_output=True,
         text=True,
+        timeout=timeout,
     )
 
 
