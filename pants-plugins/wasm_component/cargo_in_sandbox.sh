@@ -55,6 +55,18 @@ fi
 sep=$'\x1f'
 export CARGO_ENCODED_RUSTFLAGS="--remap-path-prefix=$root=/build${sep}--remap-path-prefix=$root/vendor=/vendor"
 
+# A build that starts from the workspace's shared compiled crates (util_rules/shared_crates.py):
+# Pants writes every input file with the time it wrote it, in no particular order, but cargo
+# judges freshness by comparing times (a dependency's output newer than its dependent's, a build
+# script's rerun-if-changed file newer than its output). One fixed old time for those outputs and
+# for the vendored crates restores the order cargo saw when it wrote them; the repository's
+# sources keep Pants' newer times, so cargo never takes one of them for compiled. Only times
+# change: cargo's fingerprints still compare every flag, feature and dependency.
+if [[ -d "$sandbox/target" ]]; then
+  PATH=/usr/bin:/bin find "$sandbox/target" ${WASM_ATTEST_SOURCE_DIR:+"$sandbox/$WASM_ATTEST_SOURCE_DIR"} \
+      -exec touch -h -d @946684800 {} +
+fi
+
 cargo=("$toolchain/bin/cargo")
 if [[ -n "${WASM_ATTEST_SOURCE_DIR:-}" ]]; then
   cargo+=(

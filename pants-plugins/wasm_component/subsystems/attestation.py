@@ -42,8 +42,10 @@ class AttestationSubsystem(Subsystem):
         default={},
         help=softwrap(
             """
-            Private keys of the functionaries, by step name (`vendor`, `build`, `embed`, `sbom`,
-            `package`); a step without a key here is signed with `default_functionary_key`.
+            Private keys of the functionaries, by step name (`vendor`, `dependencies`, `build`,
+            `embed`, `sbom`, `package`); a step without a key here is signed with
+            `default_functionary_key`. `dependencies` compiles a workspace's registry crates once
+            for all its components, so its key signs what every build of the workspace links.
             """
         ),
     )

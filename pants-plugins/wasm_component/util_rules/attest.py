@@ -38,6 +38,7 @@ from wasm_attest.advisories.attestation import findings_attestation
 from wasm_attest.advisories.gate import GateResult, evaluate
 from wasm_attest.component_pipeline import (
     BUILD,
+    DEPENDENCIES,
     LOCKFILE,
     PACKAGE,
     VENDOR,
@@ -179,13 +180,14 @@ async def component_evidence(
     )
     steps = {
         VENDOR: component.vendored.record.evidence(environment),
+        DEPENDENCIES: component.shared.record.evidence(environment),
         BUILD: component.record.evidence(environment),
         **delivery_evidence(files, component.sha256, delivered, str(project.address), environment),
     }
     sources = {
         path: digest
         for path, digest in component.record.materials.items()
-        if not path.startswith(("vendor/", "toolchain/"))
+        if not path.startswith(("vendor/", "toolchain/", "target/"))
     }
     provenance = component_provenance(
         files=files,

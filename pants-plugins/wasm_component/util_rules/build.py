@@ -3,13 +3,17 @@
 The sandbox holds the sources of the component's dependency closure (at their
 repository paths, with stand-ins for the workspace members it does not use),
 the vendored crates and (as an immutable input) the toolchain; nothing from
-the host but the system C compiler that links build scripts. cargo gets as
-many jobs as Pants gives the process, so components build in parallel within
-Pants' process limits instead of each taking every core.
+the host but the system C compiler that links build scripts. It starts from
+the workspace's compiled registry crates (`shared_crates.py`), which cargo
+reuses where its fingerprints say they are fresh, so a component's build
+compiles little more than its own crate and the in-repository crates it uses.
+cargo gets as many jobs as Pants gives the process, so components build in
+parallel within Pants' process limits instead of each taking every core.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 
@@ -27,13 +31,17 @@ from pants.engine.process import FallibleProcessResult, Process
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
 
 from wasm_attest.component_pipeline import WASM_TARGET
+from wasm_attest.shared_crates.target_files import compiled_units
 from wasm_attest.wasm_binary import describe_wasm_header, is_component
 from wasm_component.util_rules.cargo_process import CargoProcess, cargo_diagnostics
 from wasm_component.util_rules.cargo_project import CargoProject, WasmComponentTargetError
+from wasm_component.util_rules.shared_crates import SharedCrates, SharedCratesRequest
 from wasm_component.util_rules.step_record import StepRecord, file_hashes, merged, source_hashes
 from wasm_component.util_rules.toolchain import RustToolchain
 from wasm_component.util_rules.vendor import VENDOR_DIR, VendoredCrates, VendorRequest
 
+
+logger = logging.getLogger(__name__)
 
 
 class ComponentBuildError(WasmComponentTargetError):
@@ -54,11 +62,16 @@ class BuiltComponent:
     build_messages: bytes
     record: StepRecord
     vendored: VendoredCrates
+    shared: SharedCrates
 
 
 @rule(desc="Build a wasm32-wasip2 component")
 async def build_component(project: CargoProject, toolchain: RustToolchain) -> BuiltComponent:
     vendored = await Get(VendoredCrates, VendorRequest(project.workspace, project.lockfile))
+    shared = await Get(
+        SharedCrates,
+        SharedCratesRequest(project.workspace, project.lockfile, vendored, project.profile, project.no_default_features),
+    )
     # cargo must find the vendor folder even when no crate was vendored into it.
     vendor_mount_point = await Get(Digest, CreateDigest([Directory(VENDOR_DIR)]))
     output_dir = os.path.join("target", WASM_TARGET, project.profile_directory)
@@ -70,7 +83,9 @@ async def build_component(project: CargoProject, toolchain: RustToolchain) -> Bu
             args=args,
             input_digest=await Get(
                 Digest,
-                MergeDigests([project.sources_digest, project.stand_ins_digest, vendored.digest, vendor_mount_point]),
+                MergeDigests(
+                    [project.sources_digest, project.stand_ins_digest, vendored.digest, vendor_mount_point, shared.digest]
+                ),
             ),
             description=f"Compile {project.address} for {WASM_TARGET}",
             source_dir=VENDOR_DIR,
@@ -82,6 +97,13 @@ async def build_component(project: CargoProject, toolchain: RustToolchain) -> Bu
     result = await Get(FallibleProcessResult, Process, process)
     if result.exit_code != 0:
         raise ComponentBuildError(_build_failure_message(project, result))
+    compiled, fresh = compiled_units(result.stdout)
+    logger.info(
+        "%s: cargo compiled %s; fresh from the workspace's compiled dependencies: %s",
+        project.address,
+        " ".join(compiled) or "nothing",
+        " ".join(fresh) or "nothing",
+    )
     component = await Get(Digest, RemovePrefix(result.output_digest, output_dir))
     contents = await Get(DigestContents, Digest, component)
     if not contents:
@@ -99,6 +121,7 @@ async def build_component(project: CargoProject, toolchain: RustToolchain) -> Bu
     materials = merged(
         source_hashes(source_entries, project.root),
         vendored.record.products,
+        shared.record.products,
         file_hashes(toolchain_entries, prefix="toolchain"),
     )
     products = file_hashes(component_entries)
@@ -109,6 +132,7 @@ async def build_component(project: CargoProject, toolchain: RustToolchain) -> Bu
         build_messages=result.stdout,
         record=StepRecord.of_process(("cargo", *args), result, materials, products),
         vendored=vendored,
+        shared=shared,
     )
 
 

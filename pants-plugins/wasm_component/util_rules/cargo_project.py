@@ -106,7 +106,12 @@ class CargoProject:
     @property
     def profile_directory(self) -> str:
         """The folder under `target/<triple>/` that cargo writes this profile's outputs to."""
-        return {"dev": "debug", "test": "debug", "bench": "release"}.get(self.profile, self.profile)
+        return profile_directory(self.profile)
+
+
+def profile_directory(profile: str) -> str:
+    """The folder under `target/` (and `target/<triple>/`) that cargo writes `profile`'s outputs to."""
+    return {"dev": "debug", "test": "debug", "bench": "release"}.get(profile, profile)
 
 
 async def _component_crate(address: Address) -> CrateManifest:

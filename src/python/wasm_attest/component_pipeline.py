@@ -44,17 +44,19 @@ if TYPE_CHECKING:  # the SBOM library is heavy; verification imports this module
     from wasm_attest.sbom import Sbom
 
 VENDOR = "vendor"
+DEPENDENCIES = "dependencies"
 BUILD = "build"
 EMBED = "embed"
 SBOM = "sbom"
 PACKAGE = "package"
-STEPS = (VENDOR, BUILD, EMBED, SBOM, PACKAGE)
+STEPS = (VENDOR, DEPENDENCIES, BUILD, EMBED, SBOM, PACKAGE)
 
 WASM_TARGET = "wasm32-wasip2"
 LOCKFILE = "Cargo.lock"
 VENDOR_PATTERN = "vendor/*"
 REGISTRY_PATTERN = "registry/*"
 TOOLCHAIN_PATTERN = "toolchain/*"
+COMPILED_PATTERN = "target/*"
 
 
 @dataclass(frozen=True)
@@ -139,9 +141,11 @@ def step_plans(
     """The layout's view of the build: how each step's materials chain to earlier products.
 
     vendor reads the manifests, the lockfile and the registry's copies of the
-    locked crates, and creates `vendor/`; build consumes exactly those vendored
-    crates and manifests plus the sources and toolchain, and creates the
-    component; embed reads it and the lockfile and modifies the component
+    locked crates, and creates `vendor/`; dependencies compiles exactly those
+    vendored crates with the toolchain, once for the workspace, and creates
+    the compiled crates under `target/`; build consumes exactly those
+    vendored crates, manifests and compiled crates plus the sources and
+    toolchain, and creates the component; embed reads it and the lockfile and modifies the component
     (adding its `.dep-v0` and metadata sections); sbom reads the embedded
     component and the lockfile; package delivers the component, lockfile and
     SBOM unchanged. Source files are allowed by name, so a file the build did
@@ -151,7 +155,7 @@ def step_plans(
     build_sources = sorted(
         path
         for path in evidence[BUILD].materials
-        if not path.startswith(("vendor/", "toolchain/")) and path not in evidence[VENDOR].materials
+        if not path.startswith(("vendor/", "toolchain/", "target/")) and path not in evidence[VENDOR].materials
     )
     from_vendor_materials = tuple(ArtifactMatch(path, VENDOR, "materials") for path in vendor_sources)
     delivered = (
@@ -168,10 +172,22 @@ def step_plans(
             creates=(VENDOR_PATTERN,),
         ),
         StepPlan(
+            name=DEPENDENCIES,
+            expected_command=evidence[DEPENDENCIES].command,
+            functionary_keys=(functionary_keys[DEPENDENCIES],),
+            consumes=(ArtifactMatch(VENDOR_PATTERN, VENDOR), *from_vendor_materials),
+            source_inputs=(TOOLCHAIN_PATTERN,),
+            creates=(COMPILED_PATTERN,),
+        ),
+        StepPlan(
             name=BUILD,
             expected_command=evidence[BUILD].command,
             functionary_keys=(functionary_keys[BUILD],),
-            consumes=(ArtifactMatch(VENDOR_PATTERN, VENDOR), *from_vendor_materials),
+            consumes=(
+                ArtifactMatch(VENDOR_PATTERN, VENDOR),
+                ArtifactMatch(COMPILED_PATTERN, DEPENDENCIES),
+                *from_vendor_materials,
+            ),
             source_inputs=(*build_sources, TOOLCHAIN_PATTERN),
             creates=(files.component,),
         ),

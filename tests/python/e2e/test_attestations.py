@@ -37,7 +37,7 @@ TARGETS = {
 }
 # Library components are named as cargo names the cdylib (`-` becomes `_`), not after the folder.
 STEMS = {"testprojects.http-hello/http-hello": "http_hello"}
-STEPS = ("vendor", "build", "embed", "sbom", "package")
+STEPS = ("vendor", "dependencies", "build", "embed", "sbom", "package")
 
 
 def owner_public_key(tmp_path: Path) -> Path:

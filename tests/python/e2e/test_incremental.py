@@ -23,6 +23,7 @@ APP_ONE = f"{WORKSPACE}/app-one:app-one"
 APP_TWO = f"{WORKSPACE}/app-two:app-two"
 _SPAWNED = re.compile(r'spawned local process .*?description: "([^"]*)"')
 _CARGO_STEPS = ("Vendor crates for ", "Compile ", "Read the cargo metadata of ")
+_SHARED_COMPILE = "Compile dependencies of "
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +79,16 @@ def package(repository: Path, *specs: str) -> list[str]:
 
 def compiled(descriptions: list[str]) -> set[str]:
     """The components whose build ran (a build Pants restarted with another concurrency counts once)."""
-    return {description.split()[1] for description in descriptions if description.startswith("Compile ")}
+    return {
+        description.split()[1]
+        for description in descriptions
+        if description.startswith("Compile ") and not description.startswith(_SHARED_COMPILE)
+    }
+
+
+def shared_compiles(descriptions: list[str]) -> set[str]:
+    """The compiles of a workspace's registry crates that ran (once per workspace, profile and feature choice)."""
+    return {description for description in descriptions if description.startswith(_SHARED_COMPILE)}
 
 
 def vendorings(descriptions: list[str]) -> list[str]:
@@ -91,6 +101,7 @@ def test_editing_the_shared_crate_rebuilds_both_components_and_nothing_else(repo
     ran = package(repository, f"{WORKSPACE}::")
     assert compiled(ran) == {APP_ONE, APP_TWO}
     assert vendorings(ran) == [], "code changed, not the manifests or the lockfile: the vendoring is reused"
+    assert shared_compiles(ran) == set(), "code changed, not the registry crates: their compile is reused"
 
 
 def test_editing_one_component_rebuilds_only_it(repository: Path) -> None:
@@ -99,6 +110,7 @@ def test_editing_one_component_rebuilds_only_it(repository: Path) -> None:
     ran = package(repository, f"{WORKSPACE}::")
     assert compiled(ran) == {APP_ONE}
     assert vendorings(ran) == []
+    assert shared_compiles(ran) == set()
 
 
 def test_editing_the_workspace_manifest_vendors_once_for_both_components(repository: Path) -> None:
@@ -106,6 +118,7 @@ def test_editing_the_workspace_manifest_vendors_once_for_both_components(reposit
     assert changed_components(repository) == {APP_ONE, APP_TWO}
     ran = package(repository, f"{WORKSPACE}::")
     assert vendorings(ran) == [f"Vendor crates for {WORKSPACE} (Cargo.lock)"]
+    assert shared_compiles(ran) == {f"Compile dependencies of {WORKSPACE} (release/default features)"}
     assert compiled(ran) == {APP_ONE, APP_TWO}
 
 

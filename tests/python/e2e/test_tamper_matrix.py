@@ -95,6 +95,22 @@ def modify_vendored_crate_between_vendor_and_build(bundle: Path, tmp: Path) -> N
     resign_link(bundle, "build", functionary(), patch)
 
 
+def modify_compiled_crate_between_dependencies_and_build(bundle: Path, tmp: Path) -> None:
+    """A compromised builder (it holds the build key) linked the component against a patched compiled cfg-if."""
+
+    def patch(link) -> None:
+        path = next(p for p in sorted(link.materials) if p.startswith("target/") and p.endswith(".rlib"))
+        link.materials[path] = {"sha256": "0" * 64}
+
+    resign_link(bundle, "build", functionary(), patch)
+
+
+def extra_compiled_crate_in_dependencies(bundle: Path, tmp: Path) -> None:
+    """The shared compile step claims a compiled crate that nothing vendored explains, and the build used it."""
+    planted = "target/wasm32-wasip2/release/deps/libplanted-0000000000000000.rlib"
+    resign_link(bundle, "build", functionary(), lambda link: link.materials.update({planted: {"sha256": "2" * 64}}))
+
+
 def link_signed_by_unauthorised_key(bundle: Path, tmp: Path) -> None:
     resign_link(bundle, "build", stranger_key(tmp), lambda link: None)
 
@@ -137,6 +153,18 @@ CASES = {
         modify_vendored_crate_between_vendor_and_build,
         "build",
         "vendor/serde-1.0.152/src/",
+        "expected_materials",
+    ),
+    "compiled crate modified between dependencies and build": (
+        modify_compiled_crate_between_dependencies_and_build,
+        "build",
+        "target/",
+        "expected_materials",
+    ),
+    "compiled crate the dependencies step did not produce": (
+        extra_compiled_crate_in_dependencies,
+        "build",
+        "libplanted-0000000000000000.rlib",
         "expected_materials",
     ),
     "link signed by an unauthorised key": (link_signed_by_unauthorised_key, "build", "build.", "functionar"),

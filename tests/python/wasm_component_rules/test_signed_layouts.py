@@ -107,7 +107,7 @@ def test_generate_layout_writes_the_layout_for_review(rule_runner: RuleRunner, k
     add_testproject(rule_runner, "hello")
     unsigned = generate_layout(rule_runner, keys)
     layout = load_unsigned_layout(unsigned, origin=UNSIGNED)
-    assert [step.name for step in layout.steps] == ["vendor", "build", "embed", "sbom", "package"]
+    assert [step.name for step in layout.steps] == ["vendor", "dependencies", "build", "embed", "sbom", "package"]
     assert set(layout.keys) == {load_public_key(keys["functionary_pub"]).keyid}
     build = next(step for step in layout.steps if step.name == "build")
     assert ["ALLOW", "src/main.rs"] in build.expected_materials

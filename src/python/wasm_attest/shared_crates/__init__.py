@@ -1,0 +1,1 @@
+"""Compiled registry crates shared by the components of one Cargo workspace (see `target_files`)."""
