@@ -49,7 +49,7 @@ NO_OP_COMMAND = ("true",)
 # disk, so the inspection must let them through. (in-toto excludes `*.link*`
 # from recorded artifacts already; it is listed for clarity.) Our verification
 # goes further and accounts for each of them (verification._unaccounted_files).
-ATTESTATION_FILE_PATTERNS = (LAYOUT_FILE_NAME, "*.link", "*.pub", "*.intoto.jsonl", "*.sigstore.json", "*.vulns.dsse.json")
+ATTESTATION_FILE_PATTERNS = (LAYOUT_FILE_NAME, "*.link", "*.pub", "*.intoto.jsonl", "*.sigstore.json", "*.vulns.dsse.json", "oci/*")
 
 
 class LayoutError(WasmAttestError):
