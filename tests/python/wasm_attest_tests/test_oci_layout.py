@@ -183,3 +183,18 @@ def _replace_sbom_referrer(dist: Path, forged) -> None:
     for digest, content in forged.blobs.items():
         (dist / "oci" / blob_path(digest)).write_bytes(content)
     (dist / "oci/index.json").write_text(json.dumps(document))
+
+
+def test_a_layout_folder_is_rebuilt_into_a_bundle_that_verifies(tmp_path: Path, keys: Keys) -> None:
+    from wasm_attest.oci.fetch import LocalLayout, fetch_bundle
+
+    dist = build_bundle(tmp_path, keys)
+    add_layout(dist, keys)
+    fetched_folder = tmp_path / "fetched"
+    fetched_folder.mkdir()
+    fetched = fetch_bundle(LocalLayout(dist / "oci"), "latest", fetched_folder)
+    assert fetched.digest == index(dist)["manifests"][0]["digest"] and fetched.tag == "latest"
+    originals = {path.relative_to(dist).as_posix(): path.read_bytes() for path in dist.rglob("*") if path.is_file() and "oci" not in path.parts}
+    rebuilt = {path.relative_to(fetched_folder).as_posix(): path.read_bytes() for path in fetched_folder.rglob("*") if path.is_file() and "oci" not in path.parts}
+    assert rebuilt == originals
+    verify_attestations(fetched_folder, trusted_owner_keys=[keys.owner.public_key])
