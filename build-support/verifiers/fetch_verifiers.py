@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
-"""Fetch the reference verifiers in-toto-golang and cosign from pinned Debian packages.
+"""Fetch the reference verifiers and OCI tools from pinned Debian packages.
 
 Why this exists: an attestation is only worth something if tools nobody here
 wrote accept it. The end-to-end tests run in-toto's Go verifier on every
 testproject's layout and links, and cosign on the Sigstore bundles of its
-provenance and SBOM. Neither is in bookworm; sid ships both as Go binaries that
-need only glibc >= 2.34 (bookworm has 2.36), so they run as unpacked. The
+provenance and SBOM; they publish to a real OCI registry (Distribution's
+`docker-registry`) and judge what is there with `oras` and cosign. Only
+docker-registry is in bookworm; sid ships the others. All four are Go binaries
+that need only glibc >= 2.34 (bookworm has 2.36), so they run as unpacked. The
 script downloads the .debs pinned in packages.txt beside it with
 build-support/debian_packages.py (private apt lists; the sha256 is checked
-before anything is unpacked) and puts the two binaries into
+before anything is unpacked) and puts the binaries into
 
     ${WASM_ATTEST_CACHE:-${XDG_CACHE_HOME:-~/.cache}/wasm-attest}/verifiers/<first 16 hex digits of the sha256 of packages.txt>/
 
@@ -38,7 +40,12 @@ from wasm_attest_setup.cache import cache_dir  # noqa: E402
 PINS_FILE = Path(__file__).resolve().with_name("packages.txt")
 PIN_SET = "verifiers"
 # Package -> the binary it ships that the tests run.
-BINARIES = {"in-toto-golang": Path("usr/bin/in-toto-golang"), "cosign": Path("usr/bin/cosign")}
+BINARIES = {
+    "in-toto-golang": Path("usr/bin/in-toto-golang"),
+    "cosign": Path("usr/bin/cosign"),
+    "oras": Path("usr/bin/oras"),
+    "docker-registry": Path("usr/bin/docker-registry"),
+}
 
 
 def log(message: str) -> None:
