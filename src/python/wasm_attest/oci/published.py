@@ -9,11 +9,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
+from wasm_attest.component_pipeline import ComponentFiles
 from wasm_attest.errors import WasmAttestError
 from wasm_attest.oci.fetch import Fetched, LocalLayout, fetch_bundle
 from wasm_attest.oci.image_layout import LAYOUT_FOLDER
 from wasm_attest.oci.reference import is_registry_reference, parse_reference
 from wasm_attest.oci.registry import Pushed, Registry
+from wasm_attest.provenance import read_provenance
 
 
 class PublishedSourceError(WasmAttestError):
@@ -45,3 +47,26 @@ def push_bundle(bundle: Path, destination: str, tags: Sequence[str], *, plain_ht
         raise PublishedSourceError(f"{bundle} has no OCI layout ({LAYOUT_FOLDER}/index.json); run `pants package` first.")
     reference = parse_reference(destination if destination.startswith("oci://") else f"oci://{destination}")
     return Registry(reference.registry, reference.repository, insecure=plain_http).push_layout(layout, tags)
+
+
+class PublishedTargetError(WasmAttestError):
+    """A verified published component was built from another target than the one it is verified for."""
+
+
+def built_target(folder: Path, component: str) -> str | None:
+    """The target a verified bundle's provenance says was built (`externalParameters.target`); None if it says none."""
+    provenance = read_provenance((folder / ComponentFiles(component).provenance).read_bytes())
+    parameters = provenance[0][1].get("predicate", {}).get("buildDefinition", {}).get("externalParameters", {})
+    target = parameters.get("target") if isinstance(parameters, dict) else None
+    return target if isinstance(target, str) else None
+
+
+def require_built_target(folder: Path, component: str, expected: str, *, source: str) -> str:
+    """Refuses a published build of another target (a tag moved to another component); returns what passed."""
+    actual = built_target(folder, component)
+    if actual != expected:
+        raise PublishedTargetError(
+            f"{source} holds a verified build of {actual or 'an unnamed target'}, not of {expected}: the tag was moved to "
+            "another build, or the wrong reference was given. Do not deploy it; verify by digest to pin the exact build."
+        )
+    return f"its verified provenance names the target {expected}"
