@@ -46,7 +46,7 @@ def repository_of(folder: str) -> str:
 
 
 def registries_option(address: str) -> str:
-    return "--wasm-oci-registries=" + json.dumps({"local": {"address": address, "default": True, "insecure": True}})
+    return "--wasm-oci-registries=" + repr({"local": {"address": address, "default": True, "insecure": True}})
 
 
 def wasm_attest(*args: str) -> subprocess.CompletedProcess[str]:
