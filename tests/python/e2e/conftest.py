@@ -17,6 +17,9 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from e2e.repository import REPOSITORY, TOOLCHAIN_ARCHIVE, WASM_TOOLS_WHEEL, copy_repository, package_all
 
+# The OCI registry and its clients (issue 14): fixtures defined there, registered here.
+from e2e.oci_registry import cosign, oci_registry, oci_registry_session, oras  # noqa: F401 (pytest finds fixtures by name)
+
 DEV_KEYS = Path(os.environ["HOME"], ".config", "wasm-attest", "dev-keys")
 
 @pytest.fixture(scope="session")
@@ -52,7 +55,10 @@ def toolchain(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def reference_verifiers() -> dict[str, Path]:
-    """in-toto-golang and cosign from the pinned Debian packages, fetched by the project's own set-up script."""
+    """in-toto-golang, cosign, oras and docker-registry from the pinned Debian packages, fetched by the project's own set-up script.
+
+    `{name: binary}`; the fixtures of oci_registry.py wrap oras, cosign and docker-registry.
+    """
     result = subprocess.run(
         [sys.executable, str(REPOSITORY / "build-support" / "verifiers" / "fetch_verifiers.py")],
         capture_output=True,
