@@ -131,13 +131,24 @@ def test_pants_verify_layout_from_the_registry(published: dict[str, Any]) -> Non
     assert "its verified provenance names the target testprojects/hello:hello" in result.stdout
 
 
-def test_publishing_again_changes_nothing(published: dict[str, Any], oras: Any) -> None:
+def test_publishing_again_is_idempotent_and_a_rebuild_replaces_the_referrers(
+    published: dict[str, Any], oras: Any, development_public_keys: dict[str, Path]
+) -> None:
     address = published["registry"].address
-    before = oras("manifest", "fetch", "--plain-http", f"{address}/hello:{referrers_tag(published, 'testprojects.hello/hello')}").stdout
+    index_tag = f"{address}/hello:{referrers_tag(published, 'testprojects.hello/hello')}"
+    before = oras("manifest", "fetch", "--plain-http", index_tag).stdout
+    bundle = published["repository"] / "dist" / "testprojects.hello" / "hello"
+    again = wasm_attest("push", str(bundle), f"oci://{address}/hello", "--tag", "latest", "--plain-http")
+    assert again.returncode == 0, again.stderr
+    assert oras("manifest", "fetch", "--plain-http", index_tag).stdout == before, "the same build pushed again changes nothing"
+    # `pants publish` again (pantsd off): a rebuild, same component and manifest, new provenance times.
     result = pants(published["repository"], registries_option(address), "publish", "testprojects/hello:hello")
     assert result.returncode == 0, result.stderr
-    after = oras("manifest", "fetch", "--plain-http", f"{address}/hello:{referrers_tag(published, 'testprojects.hello/hello')}").stdout
-    assert after == before and len(json.loads(after)["manifests"]) == 3
+    entries = json.loads(oras("manifest", "fetch", "--plain-http", index_tag).stdout)["manifests"]
+    kinds = sorted(entry["annotations"]["dev.wasm-attest.referrer"] for entry in entries)
+    assert kinds == ["in-toto-evidence", "provenance", "sbom"], "only the newest build's referrers stay attached"
+    verified = wasm_attest("verify", f"oci://{address}/hello:latest", "--plain-http", "--owner-key", str(development_public_keys["owner"]))
+    assert verified.returncode == 0, verified.stderr
 
 
 def referrers_tag(published: dict[str, Any], folder: str) -> str:
@@ -185,6 +196,7 @@ def test_an_sbom_referrer_replaced_by_an_unsigned_one_fails(
         "attach", "--plain-http", "--artifact-type", BUNDLE_MEDIA_TYPE, "--format", "json",
         "--annotation", f"dev.sigstore.bundle.predicateType={CYCLONEDX_PREDICATE_TYPE}",
         "--annotation", "dev.sigstore.bundle.content=dsse-envelope",
+        "--annotation", "dev.wasm-attest.referrer=sbom",  # posing as ours, so verification reads it
         f"{address}/sbom-swapped@{digest}", f"sbom.sigstore.json:{BUNDLE_MEDIA_TYPE}", cwd=tmp_path,
     )
     forged = json.loads(attached.stdout)["digest"]

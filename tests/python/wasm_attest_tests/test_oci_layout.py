@@ -136,7 +136,7 @@ def test_an_sbom_referrer_about_the_component_only_fails(tmp_path: Path, keys: K
     component = (dist / "app.wasm").read_bytes()
     artifact = component_manifest("app.wasm", component)
     statement = oci_statement("app.wasm", hashlib.sha256(component).hexdigest(), sha256_digest(b"other"), CYCLONEDX_PREDICATE_TYPE, json.loads((dist / "app.cdx.json").read_bytes()))
-    forged = attestation_referrer(statement, keys.functionary.signer, artifact)
+    forged = attestation_referrer(statement, keys.functionary.signer, artifact, kind="sbom")
     _replace_sbom_referrer(dist, forged)
     with pytest.raises(OciLayoutVerificationError) as raised:
         verify(dist, keys, tmp_path)

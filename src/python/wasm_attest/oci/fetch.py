@@ -27,7 +27,7 @@ from wasm_attest.bundle_files import ARTIFACT_SIZE_LIMIT, FILE_COUNT_LIMIT, META
 from wasm_attest.errors import WasmAttestError
 from wasm_attest.oci.artifact import OCI_INDEX, OCI_MANIFEST, TITLE, WASM_LAYER, json_bytes, sha256_digest
 from wasm_attest.oci.image_layout import LAYOUT_FOLDER, OCI_LAYOUT_FILE, REF_NAME, blob_path
-from wasm_attest.oci.referrers import EVIDENCE_ARTIFACT_TYPE
+from wasm_attest.oci.referrers import EVIDENCE_ARTIFACT_TYPE, REFERRER_KIND
 from wasm_attest.sigstore.bundles import BUNDLE_MEDIA_TYPE
 
 REFERRER_LIMIT = 64
@@ -133,6 +133,8 @@ def fetch_bundle(source: Source, reference: str, destination: Path) -> Fetched:
         referrer_digest = str(descriptor.get("digest"))
         referrer_content = source.manifest(referrer_digest, limit=METADATA_SIZE_LIMIT)
         referrer = _manifest(referrer_content, f"{source}@{referrer_digest}")
+        if REFERRER_KIND not in (referrer.get("annotations") or {}):
+            continue  # another tool's attestation of the same shape (e.g. `cosign attest`): not ours to judge
         layout[blob_path(referrer_digest)] = referrer_content
         blobs = _fetch_blobs(source, referrer, layout, METADATA_SIZE_LIMIT)
         entries.append({"mediaType": OCI_MANIFEST, "digest": referrer_digest, "size": len(referrer_content), "artifactType": descriptor["artifactType"]})

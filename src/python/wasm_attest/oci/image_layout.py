@@ -68,8 +68,8 @@ def bundle_layout_files(
         files.component, component_sha256, manifest.digest, PROVENANCE_PREDICATE_TYPE, provenance["predicate"]
     )
     referrers = (
-        attestation_referrer(sbom_statement, sbom_signer, manifest),
-        attestation_referrer(provenance_statement, provenance_signer, manifest),
+        attestation_referrer(sbom_statement, sbom_signer, manifest, kind="sbom"),
+        attestation_referrer(provenance_statement, provenance_signer, manifest, kind="provenance"),
         evidence_referrer({name: content for name, content in bundle.items() if name != files.component}, manifest),
     )
     return layout_files(manifest, referrers)

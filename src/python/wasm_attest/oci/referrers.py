@@ -26,7 +26,11 @@ from wasm_attest.provenance import STATEMENT_TYPE
 from wasm_attest.sigstore.bundles import BUNDLE_MEDIA_TYPE, sign_statement_bundle
 
 EVIDENCE_ARTIFACT_TYPE = "application/vnd.in-toto+json"
+EVIDENCE_KIND = "in-toto-evidence"
 """The artifactType of the referrer holding the in-toto layout, links and the other bundle files."""
+REFERRER_KIND = "dev.wasm-attest.referrer"
+"""Annotation marking our referrers (`sbom`, `provenance`, `in-toto-evidence`): a re-publish replaces exactly
+these, and verification reads only these, leaving other tools' referrers (signatures, scans) alone."""
 BUNDLE_CONTENT = "dev.sigstore.bundle.content"
 BUNDLE_PREDICATE_TYPE = "dev.sigstore.bundle.predicateType"
 
@@ -64,8 +68,11 @@ def expected_subjects(component_name: str, component_sha256: str, manifest_diges
     ]
 
 
-def attestation_referrer(statement: Mapping[str, Any], signer: Signer, subject: Manifest) -> Manifest:
-    """`statement` signed into a Sigstore bundle, in a referrer manifest shaped as `cosign attest` writes it."""
+def attestation_referrer(statement: Mapping[str, Any], signer: Signer, subject: Manifest, *, kind: str) -> Manifest:
+    """`statement` signed into a Sigstore bundle, in a referrer manifest shaped as `cosign attest` writes it.
+
+    `kind` (`sbom`, `provenance`) is the `REFERRER_KIND` annotation.
+    """
     bundle = sign_statement_bundle(statement, signer)
     manifest = {
         "schemaVersion": 2,
@@ -74,7 +81,11 @@ def attestation_referrer(statement: Mapping[str, Any], signer: Signer, subject: 
         "config": descriptor(EMPTY_CONFIG, EMPTY_CONFIG_CONTENT),
         "layers": [descriptor(BUNDLE_MEDIA_TYPE, bundle)],
         "subject": subject.descriptor(),
-        "annotations": {BUNDLE_CONTENT: "dsse-envelope", BUNDLE_PREDICATE_TYPE: str(statement["predicateType"])},
+        "annotations": {
+            BUNDLE_CONTENT: "dsse-envelope",
+            BUNDLE_PREDICATE_TYPE: str(statement["predicateType"]),
+            REFERRER_KIND: kind,
+        },
     }
     layer = manifest["layers"][0]["digest"]
     return Manifest(json_bytes(manifest), {manifest["config"]["digest"]: EMPTY_CONFIG_CONTENT, layer: bundle})
@@ -97,6 +108,7 @@ def evidence_referrer(files: Mapping[str, bytes], subject: Manifest) -> Manifest
         "config": descriptor(EMPTY_CONFIG, EMPTY_CONFIG_CONTENT),
         "layers": layers,
         "subject": subject.descriptor(),
+        "annotations": {REFERRER_KIND: EVIDENCE_KIND},
     }
     blobs = {layer["digest"]: files[layer["annotations"][TITLE]] for layer in layers}
     blobs[manifest["config"]["digest"]] = EMPTY_CONFIG_CONTENT

@@ -32,6 +32,7 @@ import requests
 from wasm_attest.errors import WasmAttestError
 from wasm_attest.oci.artifact import OCI_INDEX, OCI_MANIFEST, json_bytes, sha256_digest
 from wasm_attest.oci.image_layout import REF_NAME, blob_path
+from wasm_attest.oci.referrers import REFERRER_KIND
 
 REQUEST_TIMEOUT = 60.0
 """Seconds one HTTP request may take."""
@@ -138,21 +139,42 @@ class Registry:
             raise self._error(f"push of manifest {reference}", response)
 
     def _attach_referrers(self, digest: str, referrers: list[dict[str, Any]], layout: Path) -> str:
-        """Makes `referrers` findable: the registry's Referrers API if it indexed them, else the referrers tag."""
+        """Makes `referrers` findable, replacing our referrers of an earlier publish of the same artifact.
+
+        A rebuild of the same component has the same manifest digest but new
+        attestations (the provenance records when it was built): only the newest
+        set stays attached. Other tools' referrers are kept.
+        """
         wanted = {entry["digest"] for entry in referrers}
         response = self._request("GET", f"{self._base}/referrers/{digest}", headers={"Accept": OCI_INDEX})
         if response.status_code == 200 and response.headers.get("Content-Type", "").startswith(OCI_INDEX):
-            listed = {entry.get("digest") for entry in _manifests_of(response.content)}
-            if wanted <= listed:
+            listed = _manifests_of(response.content)
+            if wanted <= {entry.get("digest") for entry in listed}:
+                for entry in listed:
+                    if _is_ours(entry) and entry.get("digest") not in wanted:
+                        self._delete_manifest(str(entry["digest"]))
                 return "referrers API"
         tag = referrers_tag(digest)
         existing = self._fallback_referrers(digest, limit=1 << 22)
-        present = {entry.get("digest") for entry in existing}
-        added = [_index_entry(entry, layout) for entry in referrers if entry["digest"] not in present]
-        if added:
-            document = {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": existing + added}
+        kept = [entry for entry in existing if not _is_ours(entry) or entry.get("digest") in wanted]
+        present = {entry.get("digest") for entry in kept}
+        document = {
+            "schemaVersion": 2,
+            "mediaType": OCI_INDEX,
+            "manifests": kept + [_index_entry(entry, layout) for entry in referrers if entry["digest"] not in present],
+        }
+        if document["manifests"] != existing:
             self._put_manifest(tag, json_bytes(document), OCI_INDEX)
         return f"referrers tag {tag}"
+
+    def _delete_manifest(self, digest: str) -> None:
+        response = self._request("DELETE", f"{self._base}/manifests/{digest}")
+        if response.status_code not in (200, 202, 404):
+            raise self._error(
+                f"removal of the superseded referrer {digest} (an earlier publish of this artifact; delete it, or allow "
+                "manifest deletion)",
+                response,
+            )
 
     def _fallback_referrers(self, digest: str, *, limit: int) -> list[dict[str, Any]]:
         tag = referrers_tag(digest)
@@ -181,6 +203,11 @@ class Registry:
         elif response.status_code == 404:
             hint = " It does not exist there."
         return RegistryError(f"{self}: {what}: HTTP {response.status_code}.{hint}")
+
+
+def _is_ours(entry: dict[str, Any]) -> bool:
+    """Whether an index entry is a referrer wasm-attest published (by its `REFERRER_KIND` annotation)."""
+    return REFERRER_KIND in (entry.get("annotations") or {})
 
 
 def _index_entry(entry: dict[str, Any], layout: Path) -> dict[str, Any]:
