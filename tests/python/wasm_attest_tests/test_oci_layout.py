@@ -198,3 +198,16 @@ def test_a_layout_folder_is_rebuilt_into_a_bundle_that_verifies(tmp_path: Path, 
     rebuilt = {path.relative_to(fetched_folder).as_posix(): path.read_bytes() for path in fetched_folder.rglob("*") if path.is_file() and "oci" not in path.parts}
     assert rebuilt == originals
     verify_attestations(fetched_folder, trusted_owner_keys=[keys.owner.public_key])
+
+
+def test_an_artifact_without_its_referrers_is_refused_when_fetched(tmp_path: Path, keys: Keys) -> None:
+    from wasm_attest.oci.fetch import FetchError, LocalLayout, fetch_bundle
+
+    dist = build_bundle(tmp_path, keys)
+    add_layout(dist, keys)
+    document = index(dist)
+    document["manifests"] = document["manifests"][:1]
+    (dist / "oci/index.json").write_text(json.dumps(document))
+    (tmp_path / "fetched").mkdir()
+    with pytest.raises(FetchError, match="has no in-toto-evidence, provenance, sbom referrer from wasm-attest"):
+        fetch_bundle(LocalLayout(dist / "oci"), "latest", tmp_path / "fetched")

@@ -27,7 +27,7 @@ from wasm_attest.bundle_files import ARTIFACT_SIZE_LIMIT, FILE_COUNT_LIMIT, META
 from wasm_attest.errors import WasmAttestError
 from wasm_attest.oci.artifact import OCI_INDEX, OCI_MANIFEST, TITLE, WASM_LAYER, json_bytes, sha256_digest
 from wasm_attest.oci.image_layout import LAYOUT_FOLDER, OCI_LAYOUT_FILE, REF_NAME, blob_path
-from wasm_attest.oci.referrers import EVIDENCE_ARTIFACT_TYPE, REFERRER_KIND
+from wasm_attest.oci.referrers import EVIDENCE_ARTIFACT_TYPE, EVIDENCE_KIND, REFERRER_KIND
 from wasm_attest.sigstore.bundles import BUNDLE_MEDIA_TYPE
 
 REFERRER_LIMIT = 64
@@ -127,14 +127,17 @@ def fetch_bundle(source: Source, reference: str, destination: Path) -> Fetched:
     descriptors = source.referrers(digest, limit=METADATA_SIZE_LIMIT)
     if len(descriptors) > REFERRER_LIMIT:
         raise FetchError(f"{source}@{digest} has {len(descriptors)} referrers; more than {REFERRER_LIMIT} are refused.")
+    kinds: set[str] = set()
     for descriptor in descriptors:
         if descriptor.get("artifactType") not in (BUNDLE_MEDIA_TYPE, EVIDENCE_ARTIFACT_TYPE):
             continue  # others' referrers (signatures, scans) are not ours to judge
         referrer_digest = str(descriptor.get("digest"))
         referrer_content = source.manifest(referrer_digest, limit=METADATA_SIZE_LIMIT)
         referrer = _manifest(referrer_content, f"{source}@{referrer_digest}")
-        if REFERRER_KIND not in (referrer.get("annotations") or {}):
+        kind = (referrer.get("annotations") or {}).get(REFERRER_KIND)
+        if kind is None:
             continue  # another tool's attestation of the same shape (e.g. `cosign attest`): not ours to judge
+        kinds.add(str(kind))
         layout[blob_path(referrer_digest)] = referrer_content
         blobs = _fetch_blobs(source, referrer, layout, METADATA_SIZE_LIMIT)
         entries.append({"mediaType": OCI_MANIFEST, "digest": referrer_digest, "size": len(referrer_content), "artifactType": descriptor["artifactType"]})
@@ -144,6 +147,13 @@ def fetch_bundle(source: Source, reference: str, destination: Path) -> Fetched:
                 if name in files:
                     raise FetchError(f"{source}@{referrer_digest}: two files named {name!r}.")
                 files[name] = blobs[layer["digest"]]
+    missing = sorted({"sbom", "provenance", EVIDENCE_KIND} - kinds)
+    if missing:
+        raise FetchError(
+            f"{source}@{digest} ({component}) has no {', '.join(missing)} referrer from wasm-attest: it was pushed without "
+            "its attestations, or they were removed, so nothing vouches for it. Do not deploy it; publish the build "
+            "with `pants publish` (or `wasm-attest push`)."
+        )
     layout["index.json"] = json_bytes({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": entries})
     layout["oci-layout"] = OCI_LAYOUT_FILE
     _write(destination, files, layout)
