@@ -107,9 +107,11 @@ class Registry:
 
     def push_layout(self, layout: Path, tags: Sequence[str]) -> Pushed:
         """Pushes the layout's artifact, its referrers and `tags`; idempotent. Returns what was done."""
-        index = json.loads((layout / "index.json").read_bytes())
-        entries = index["manifests"]
-        artifact = next(entry for entry in entries if REF_NAME in entry.get("annotations", {}))
+        try:
+            entries = json.loads((layout / "index.json").read_bytes())["manifests"]
+            artifact = next(entry for entry in entries if REF_NAME in entry.get("annotations", {}))
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, StopIteration):
+            raise RegistryError(f"{layout} is not the OCI layout `pants package` writes (index.json with a tagged artifact).") from None
         referrers = [entry for entry in entries if entry is not artifact]
         for entry in (artifact, *referrers):
             self._push_manifest(layout, entry)
