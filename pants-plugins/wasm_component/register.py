@@ -1,7 +1,8 @@
 """The wasm_component Pants backend: build Rust crates into attested wasm32-wasip2 components."""
 
 from wasm_component import dependency_inference
-from wasm_component.goals import generate_layout, package, run, setup, verify_layout
+from wasm_component.goals import generate_layout, package, publish, run, setup, verify_layout
+from wasm_component.subsystems.oci import WasmOciSubsystem
 from wasm_component.subsystems.registry import CargoRegistrySubsystem
 from wasm_component.subsystems.sandbox import WasmSandboxSubsystem
 from wasm_component.target_types import CargoCrateTarget, WasmComponentTarget
@@ -46,6 +47,8 @@ def rules():
         *vendor.rules(),
         *generate_layout.rules(),
         *package.rules(),
+        *publish.rules(),
+        *WasmOciSubsystem.rules(),
         *run.rules(),
         *setup.rules(),
         *verify_layout.rules(),

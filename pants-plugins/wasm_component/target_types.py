@@ -20,6 +20,7 @@ from pants.engine.target import (
 )
 from pants.util.strutil import help_text
 
+from wasm_component.oci_registries import ALL_DEFAULT_REGISTRIES
 from wasm_component.output_folders import output_path_message, output_path_problem
 
 
@@ -217,6 +218,45 @@ def signed_layout_problem(value: str, directory: str) -> str | None:
     return None
 
 
+class WasmComponentRegistriesField(StringSequenceField):
+    alias = "registries"
+    default = (ALL_DEFAULT_REGISTRIES,)
+    help = help_text(
+        """
+        The OCI registries `pants publish` pushes this component to: `@alias` of a registry in
+        `[wasm-oci].registries`, or an address (`host[:port]`). By default, every registry
+        configured with `default = true`.
+        """
+    )
+
+
+class WasmComponentRepositoryField(StringField):
+    alias = "repository"
+    help = help_text(
+        """
+        The repository in each registry (e.g. `team/hello`); `{name}` is the target's name and
+        `{directory}` its folder's name. Default: `[wasm-oci].default_repository` (`{name}`).
+        """
+    )
+
+
+class WasmComponentImageTagsField(StringSequenceField):
+    alias = "image_tags"
+    default = ("latest",)
+    help = help_text(
+        """
+        Tags `pants publish` sets on the pushed component. The component is pushed by digest
+        first; verify by that digest (`wasm-attest verify oci://…@sha256:…`) to pin the exact build.
+        """
+    )
+
+
+class WasmComponentSkipPushField(BoolField):
+    alias = "skip_push"
+    default = False
+    help = "If true, `pants publish` skips this component (it is still packaged and verified)."
+
+
 class WasmComponentTarget(Target):
     alias = "wasm_component"
     core_fields = (
@@ -233,6 +273,10 @@ class WasmComponentTarget(Target):
         WasmComponentRequiredExportsField,
         WasmComponentOutputPathField,
         WasmComponentSignedLayoutField,
+        WasmComponentRegistriesField,
+        WasmComponentRepositoryField,
+        WasmComponentImageTagsField,
+        WasmComponentSkipPushField,
     )
     help = help_text(
         """
@@ -244,7 +288,8 @@ class WasmComponentTarget(Target):
         `<lib name>.wasm` (cargo's name: `-` becomes `_`) for a library component (`kind`).
         `pants run` runs a command with wasmtime, passing the arguments after `--`, and serves
         an HTTP component (one exporting `wasi:http/incoming-handler`) with `wasmtime serve` on
-        127.0.0.1.
+        127.0.0.1. `pants publish` pushes the packaged component to OCI registries
+        (`[wasm-oci]`) with its signed SBOM, provenance and in-toto evidence as referrers.
 
         Declare the target in the crate's own folder (the folder of its `Cargo.toml` with
         `[package]`). It builds from the Cargo root: the root of the crate's workspace (where

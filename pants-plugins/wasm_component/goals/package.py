@@ -178,7 +178,9 @@ def _written(folder: Path, verified: VerifiedComponent, contents: DigestContents
     """
     details = tuple(f"    {line}" for line in verified.log_lines)
     component = BuiltPackageArtifact(None, (f"Wrote {folder / verified.component}", *details))
-    others = (BuiltPackageArtifact(None, (f"Wrote {folder / entry.path}",)) for entry in contents if entry.path != verified.component)
+    others = [BuiltPackageArtifact(None, (f"Wrote {folder / entry.path}",)) for entry in contents if entry.path != verified.component and "/" not in entry.path]
+    layout = sorted({entry.path.split("/", 1)[0] for entry in contents if "/" in entry.path})
+    others += [BuiltPackageArtifact(None, (f"Wrote {folder / name}/ (the OCI image layout `pants publish` pushes)",)) for name in layout]
     return (component, *others)
 
 
@@ -196,7 +198,9 @@ def _verify_before_delivery(contents: DigestContents, attested: AttestedComponen
     """Verifies the bundle as it will sit in `dist/`, trusting the owner key(s) from configuration."""
     with tempfile.TemporaryDirectory(prefix="wasm-attest-verify-") as scratch:
         for entry in contents:
-            Path(scratch, entry.path).write_bytes(entry.content)
+            path = Path(scratch, entry.path)
+            path.parent.mkdir(parents=True, exist_ok=True)  # oci/blobs/sha256/…
+            path.write_bytes(entry.content)
         trusted = tuple(public_key_from_pem(pem) for pem in attested.trusted_owner_keys_pem)
         verify_attestations(
             Path(scratch), trusted_owner_keys=trusted, require_isolated_build=attested.require_isolated_build

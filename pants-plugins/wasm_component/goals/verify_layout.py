@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import tempfile
 from enum import Enum
 from pathlib import Path
 
@@ -29,7 +30,11 @@ from wasm_attest.admission.admit import admit
 from wasm_attest.advisories.attestation import AdvisoryCheck
 from wasm_attest.errors import WasmAttestError
 from wasm_attest.keys import KeyLoadError, PublicKeyLike, load_public_key
+from wasm_attest.oci.published import PublishedTargetError, fetch_published, require_built_target
+from wasm_attest.oci.reference import is_registry_reference, parse_reference
 from wasm_attest.verification import VerificationError, failure_json, verify_attestations
+from wasm_component.oci_registries import configured_registries, registry_for_address
+from wasm_component.subsystems.oci import WasmOciSubsystem
 from wasm_component.subsystems.attestation import AttestationSubsystem
 from wasm_component.util_rules.advisories import AdvisorySetup
 from wasm_component.target_types import (
@@ -65,6 +70,19 @@ class VerifyLayoutSubsystem(GoalSubsystem):
             """
         ),
     )
+    from_oci = StrOption(
+        default=None,
+        help=softwrap(
+            """
+            Verify a published component instead: `oci://HOST/REPOSITORY:TAG` or
+            `oci://HOST/REPOSITORY@sha256:DIGEST` (a tag is resolved to a digest once and the
+            digest printed), or an OCI image layout folder. Its component and referrers are
+            fetched into a scratch folder and verified exactly like a bundle in `dist/`. Give the
+            one target it was built from (for its committed `signed_layout`, if any). A registry
+            configured with `insecure = true` in `[wasm-oci].registries` is read over plain HTTP.
+            """
+        ),
+    )
     owner_key = StrListOption(
         default=[],
         help="Public key(s) of the layout owner to trust; overrides `[wasm-attest].trusted_owner_keys`.",
@@ -92,6 +110,7 @@ async def verify_layout(
     console: Console,
     goal: VerifyLayoutSubsystem,
     options: AttestationSubsystem,
+    oci_options: WasmOciSubsystem,
     targets: Targets,
     distdir: DistDir,
 ) -> VerifyLayout:
@@ -107,6 +126,30 @@ async def verify_layout(
     if not components:
         console.print_stderr("verify-layout: no wasm_component targets given, e.g. `pants verify-layout ::`.")
         return VerifyLayout(exit_code=EXIT_CONFIGURATION)
+    if goal.from_oci:
+        if len(components) != 1:
+            console.print_stderr(
+                f"verify-layout: --from-oci verifies one published component; give the one wasm_component target it "
+                f"was built from (got {len(components)})."
+            )
+            return VerifyLayout(exit_code=EXIT_CONFIGURATION)
+        target = components[0]
+        with tempfile.TemporaryDirectory(prefix="wasm-attest-published-") as scratch:
+            try:
+                plain_http = _plain_http(goal.from_oci, oci_options)
+                name, fetched = fetch_published(goal.from_oci, Path(scratch), plain_http=plain_http)
+            except WasmAttestError as error:
+                result = {"target": str(target.address), "folder": goal.from_oci, **failure_json(error), "text": str(error)}
+            else:
+                resolved = f" (tag {fetched.tag} resolved to {fetched.digest})" if fetched.tag else ""
+                console.print_stderr(f"verify-layout: verifying {name}{resolved}: {fetched.component} @ {fetched.digest}")
+                result = _verify_one(
+                    str(target.address), Path(scratch), _committed_layout(target), trusted, options.require_isolated_builds, advisory_check, policy
+                )
+                if result["verified"]:
+                    result = _bound_to_target(result, Path(scratch), fetched.component, str(target.address), name)
+                result["folder"], result["digest"] = goal.from_oci, fetched.digest
+        return _report(console, goal, [result])
     root = Path(BuildRoot().path, goal.from_dir or distdir.relpath)
     results = [
         _verify_one(
@@ -120,6 +163,10 @@ async def verify_layout(
         )
         for target in components
     ]
+    return _report(console, goal, results)
+
+
+def _report(console: Console, goal: VerifyLayoutSubsystem, results: list[dict]) -> VerifyLayout:
     verified = all(result["verified"] for result in results)
     if goal.format == ReportFormat.JSON:
         targets_json = [{key: value for key, value in result.items() if key != "text"} for result in results]
@@ -129,6 +176,22 @@ async def verify_layout(
             outcome = "verified" if result["verified"] else "FAILED"
             console.print_stdout(f"{result['target']}: {outcome}\n{result['text']}")
     return VerifyLayout(exit_code=EXIT_VERIFIED if verified else EXIT_FAILED)
+
+
+def _bound_to_target(result: dict, folder: Path, component: str, address: str, source: str) -> dict:
+    """A verified published build must be the given target's: a tag moved to another component's build fails."""
+    try:
+        check = require_built_target(folder, component, address, source=source)
+    except PublishedTargetError as error:
+        return {"target": address, **failure_json(error), "text": str(error)}
+    return {**result, "text": f"{result['text']}\n  published artifact:\n    ok  {check}"}
+
+
+def _plain_http(reference: str, oci_options: WasmOciSubsystem) -> bool:
+    """Whether the reference's registry is configured `insecure` (plain HTTP) in `[wasm-oci].registries`."""
+    if not is_registry_reference(reference):
+        return False
+    return registry_for_address(parse_reference(reference).registry, configured_registries(oci_options.registries)).insecure
 
 
 def _committed_layout(target: Target) -> Path | None:

@@ -41,6 +41,7 @@ from wasm_attest.component_pipeline import (
     DEPENDENCIES,
     LOCKFILE,
     PACKAGE,
+    SBOM,
     VENDOR,
     WASM_TARGET,
     BuildParameters,
@@ -61,6 +62,7 @@ from wasm_attest.crate_inventory import crate_inventory
 from wasm_attest.dep_v0 import dependency_list
 from wasm_attest.embedding import embed_attestable_sections
 from wasm_attest.keys import PublicKeyLike, public_key_pem
+from wasm_attest.oci.image_layout import bundle_layout_files
 from wasm_attest.provenance import Provenance
 from wasm_attest.sbom import SbomInputs, build_sbom
 from wasm_attest.source.checkout import Checkout
@@ -271,6 +273,7 @@ async def attest_component(request: AttestationRequest, options: AttestationSubs
         trusted: tuple[PublicKeyLike, ...] = (loaded.signers.owner.public_key,)
         key_notice = loaded.notice
         package_signer = loaded.signers.functionary(PACKAGE).signer
+        sbom_signer = loaded.signers.functionary(SBOM).signer
     else:
         functionaries = load_functionaries(options, env)
         attestations = release_attestation_files(
@@ -285,10 +288,12 @@ async def attest_component(request: AttestationRequest, options: AttestationSubs
         trusted = trusted_owner_keys(options)
         key_notice = functionaries.notice
         package_signer = functionaries.keys[PACKAGE].signer
+        sbom_signer = functionaries.keys[SBOM].signer
     gate = None
     check = request.advisories.check
+    deliverables = {entry.path: entry.content for entry in await Get(DigestContents, Digest, evidence.deliverables)}
     if check is not None:
-        sbom = next(entry.content for entry in await Get(DigestContents, Digest, evidence.deliverables) if entry.path == evidence.files.sbom)
+        sbom = deliverables[evidence.files.sbom]
         gate = evaluate(read_sbom_crates(sbom, origin=evidence.files.sbom), evidence.files.component, check.database, check.policy, check.today)
         name, content = findings_attestation(
             gate,
@@ -299,6 +304,11 @@ async def attest_component(request: AttestationRequest, options: AttestationSubs
             signer=package_signer,
         )
         attestations[name] = content
+    attestations.update(
+        bundle_layout_files(
+            evidence.files, {**deliverables, **attestations}, sbom_signer=sbom_signer, provenance_signer=package_signer
+        )
+    )
     attestation_digest = await Get(
         Digest, CreateDigest([FileContent(name, content) for name, content in sorted(attestations.items())])
     )

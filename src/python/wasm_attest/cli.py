@@ -45,6 +45,8 @@ from wasm_attest.errors import WasmAttestError
 from wasm_attest.inspections import DEFAULT_INSPECTION_TIMEOUT
 from wasm_attest.keys import KeyLoadError, load_public_key, load_signing_key
 from wasm_attest.layout import LayoutError, load_unsigned_layout, sign_layout
+from wasm_attest.oci.published import PublishedSourceError, fetch_published, is_published_source, push_bundle
+from wasm_attest.oci.reference import ReferenceError
 from wasm_attest.verification import VerificationError, failure_json, verify_attestations
 from wasm_attest.wasm_sections import binary_kind, component_externs, custom_sections
 
@@ -89,14 +91,26 @@ def _parser() -> argparse.ArgumentParser:
 
     verify = commands.add_parser(
         "verify",
-        help="verify a bundle folder (what `pants package` wrote, or a download of it)",
+        help="verify a bundle folder (what `pants package` wrote, or a download of it) or a published component",
         description=(
             "Verifies the bundle in FOLDER: the layout's signature by every --owner-key and its expiry, every step's "
             "signed links and artifact rules, the files on disk, Cargo.lock, the SBOM and the provenance. Trust comes "
-            "only from --owner-key; keys in FOLDER are never trusted. Nothing is written."
+            "only from --owner-key; keys in FOLDER are never trusted. Nothing is written. FOLDER may also be a "
+            "published component: oci://HOST/REPOSITORY:TAG or @sha256:DIGEST (a tag is resolved to a digest once, "
+            "and the digest printed), or an OCI image layout folder; its component and referrers are fetched into a "
+            "scratch folder and verified the same way."
         ),
     )
-    verify.add_argument("folder", metavar="FOLDER", type=Path, help="the bundle folder, e.g. dist/testprojects.hello/hello")
+    verify.add_argument(
+        "folder",
+        metavar="FOLDER|oci://REF",
+        help="the bundle folder (e.g. dist/testprojects.hello/hello), an OCI layout folder, or oci://HOST/REPO:TAG|@sha256:…",
+    )
+    verify.add_argument(
+        "--plain-http",
+        action="store_true",
+        help="talk plain HTTP to the registry of an oci:// reference (a local test registry only)",
+    )
     verify.add_argument(
         "--owner-key",
         dest="owner_keys",
@@ -152,6 +166,22 @@ def _parser() -> argparse.ArgumentParser:
     )
     verify.set_defaults(run=_verify)
 
+    push = commands.add_parser(
+        "push",
+        help="push a packaged bundle's OCI artifact and its signed referrers to a registry",
+        description=(
+            "Pushes FOLDER/oci (what `pants package` wrote) to oci://HOST/REPOSITORY: the component's Wasm artifact by "
+            "digest, its SBOM, provenance and in-toto referrers (through the Referrers API, or the sha256-<digest> "
+            "referrers tag on registries without it), then each --tag. Pushing the same build again changes nothing. "
+            "Credentials come from the Docker config and its credential helpers (`docker login`, `oras login`)."
+        ),
+    )
+    push.add_argument("folder", metavar="FOLDER", type=Path, help="the bundle folder `pants package` wrote")
+    push.add_argument("destination", metavar="oci://HOST/REPOSITORY", help="where to push")
+    push.add_argument("--tag", dest="tags", metavar="TAG", action="append", default=[], help="a tag to set; repeatable")
+    push.add_argument("--plain-http", action="store_true", help="talk plain HTTP (a local test registry only)")
+    push.set_defaults(run=_push)
+
     sign = commands.add_parser(
         "sign-layout",
         help="sign a reviewed, unsigned layout with the owner key, offline",
@@ -183,9 +213,27 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _verify(arguments: argparse.Namespace) -> int:
+    if not is_published_source(arguments.folder):
+        return _verify_folder(arguments, Path(arguments.folder))
+    as_json = arguments.format == "json"
+    with tempfile.TemporaryDirectory(prefix="wasm-attest-published-") as scratch:
+        try:
+            name, fetched = fetch_published(arguments.folder, Path(scratch), plain_http=arguments.plain_http)
+        except (ReferenceError, PublishedSourceError) as error:
+            _report_failure(error, as_json, "error")
+            return EXIT_USAGE
+        except WasmAttestError as error:
+            _report_failure(error, as_json, "NOT VERIFIED")
+            return EXIT_FAILED
+        resolved = f" (tag {fetched.tag} resolved to {fetched.digest})" if fetched.tag else ""
+        print(f"wasm-attest: verifying {name}{resolved}: {fetched.component} @ {fetched.digest}", file=sys.stderr)
+        return _verify_folder(arguments, Path(scratch))
+
+
+def _verify_folder(arguments: argparse.Namespace, folder: Path) -> int:
     as_json = arguments.format == "json"
     try:
-        folder, owner_keys, layout, now, inspections = _verify_configuration(arguments)
+        owner_keys, layout, now, inspections = _verify_configuration(arguments, folder)
         advisory_check = _advisory_check(arguments, now)
         policy = _read_policy(arguments.policy)
         report = verify_attestations(
@@ -213,9 +261,24 @@ def _verify(arguments: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _verify_configuration(arguments: argparse.Namespace) -> tuple[Path, list[Any], Path | None, datetime | None, list[tuple[str, ...]]]:
+def _push(arguments: argparse.Namespace) -> int:
+    try:
+        pushed = push_bundle(arguments.folder, arguments.destination, arguments.tags, plain_http=arguments.plain_http)
+    except (ReferenceError, PublishedSourceError) as error:
+        _report_failure(error, False, "error")
+        return EXIT_USAGE
+    except WasmAttestError as error:
+        _report_failure(error, False, "push failed")
+        return EXIT_FAILED
+    destination = arguments.destination.rstrip("/")
+    print(f"pushed {destination}@{pushed.digest} with {len(pushed.referrers)} referrer(s) ({pushed.referrers_via})")
+    for tag in pushed.tags:
+        print(f"tagged {destination}:{tag}")
+    return EXIT_OK
+
+
+def _verify_configuration(arguments: argparse.Namespace, folder: Path) -> tuple[list[Any], Path | None, datetime | None, list[tuple[str, ...]]]:
     """Checks what the command line names before verification starts: every problem here is exit 2."""
-    folder: Path = arguments.folder
     if not folder.exists():
         raise UsageError(f"FOLDER {folder} does not exist; give the folder `pants package` wrote or the downloaded bundle.")
     if not folder.is_dir():
@@ -243,7 +306,7 @@ def _verify_configuration(arguments: argparse.Namespace) -> tuple[Path, list[Any
         if not argv:
             raise UsageError("--allow-inspection needs a command, e.g. --allow-inspection true.")
         inspections.append(argv)
-    return folder, owner_keys, layout, _parse_now(arguments.now), inspections
+    return owner_keys, layout, _parse_now(arguments.now), inspections
 
 
 def _advisory_check(arguments: argparse.Namespace, now: datetime | None) -> AdvisoryCheck | None:

@@ -48,8 +48,12 @@ NO_OP_COMMAND = ("true",)
 # Files of the attestation bundle itself that sit next to the final products on
 # disk, so the inspection must let them through. (in-toto excludes `*.link*`
 # from recorded artifacts already; it is listed for clarity.) Our verification
-# goes further and accounts for each of them (verification._unaccounted_files).
-ATTESTATION_FILE_PATTERNS = (LAYOUT_FILE_NAME, "*.link", "*.pub", "*.intoto.jsonl", "*.sigstore.json", "*.vulns.dsse.json")
+# goes further and accounts for each of them (verification._unaccounted_files). The OCI image
+# layout (`oci/`) is listed twice: Python's fnmatch lets `*` cross `/`, Go's path.Match (used by
+# in-toto-golang) does not, so its blob folder is named too.
+ATTESTATION_FILE_PATTERNS = (
+    LAYOUT_FILE_NAME, "*.link", "*.pub", "*.intoto.jsonl", "*.sigstore.json", "*.vulns.dsse.json", "oci/*", "oci/blobs/sha256/*",
+)
 
 
 class LayoutError(WasmAttestError):

@@ -30,6 +30,11 @@ pipeline does not do, or does in a way we must not:
 - It checks the Sigstore bundles (what cosign verifies): signed by a
   functionary of the step that wrote their content, about the component's
   digest, and saying exactly what the DSSE provenance and the SBOM say.
+- It checks the OCI image layout under `oci/` when there is one (what
+  `pants publish` pushes, and what is pulled back from a registry): the
+  artifact manifest holds this component, and the SBOM, provenance and
+  in-toto referrers are signed by the same functionaries and attest this
+  bundle (`oci.layout_check`).
 - It accounts for every file of the folder: a name that looks like an
   attestation vouches for nothing, so each file must be a final product or an
   attestation that verified (`_unaccounted_files`).
@@ -97,6 +102,8 @@ from wasm_attest.isolation import IsolationError, check_isolated
 from wasm_attest.keys import KeyLoadError, PublicKeyLike, key_dict, public_key_from_pem
 from wasm_attest.layout import ATTESTATION_FILE_PATTERNS, FINAL_PRODUCTS_INSPECTION, LAYOUT_FILE_NAME
 from wasm_attest.links import link_file_name
+from wasm_attest.oci.image_layout import LAYOUT_FOLDER
+from wasm_attest.oci.layout_check import OciLayoutError, Signed, VerifiedBundle, check_layout
 from wasm_attest.provenance import PROVENANCE_PREDICATE_TYPE, ProvenanceError, read_provenance
 from wasm_attest.sbom_crates import read_sbom_crates
 from wasm_attest.sigstore.bundles import (
@@ -233,6 +240,10 @@ class ProvenanceSignatureError(ProvenanceVerificationError):
 
 class ProvenanceSubjectError(ProvenanceVerificationError):
     check = "provenance subject digest"
+
+
+class OciLayoutVerificationError(VerificationError):
+    """The OCI layout (in `oci/`, or pulled from a registry) does not carry exactly this verified bundle."""
 
 
 class AdvisoryVerificationError(VerificationError):
@@ -501,6 +512,7 @@ def _verify(
                 warnings.append(str(error))
         items.append(PassedChecks(path.name, tuple(checks)))
     items.extend(_verify_sigstore_bundles(folder, bundle, layout, links, on_disk))
+    items.extend(_verify_oci_layout(folder, bundle, layout, links, on_disk))
 
     try:
         findings = verify_bundle_findings(folder, on_disk, layout.keys, last_step.pubkeys, advisory_check)
@@ -850,6 +862,8 @@ def _unaccounted_files(
     for relative in sorted(bundle):
         if relative in on_disk or relative in link_files or relative in expected_attestations:
             continue
+        if relative.startswith(f"{LAYOUT_FOLDER}/"):
+            continue  # the OCI layout: every file in it is checked by `_verify_oci_layout`
         if relative == LAYOUT_FILE_NAME and _is_verified_layout(folder / relative, layout_path):
             continue
         if relative.endswith(".pub") and "/" not in relative:
@@ -1285,6 +1299,51 @@ def _verify_sigstore_bundles(
                 raise _bundle_content_error(names.sbom_bundle, writer.name, f"its predicate is not the delivered {names.sbom}")
             passed.append(PassedChecks(names.sbom_bundle, (*checks, f"its predicate is the delivered {names.sbom}")))
     return passed
+
+
+def _verify_oci_layout(
+    folder: Path, bundle: Collection[str], layout: Any, links: Mapping[str, Link], on_disk: Mapping[str, str]
+) -> list[PassedChecks]:
+    """Checks `oci/` against this bundle, once everything else verified; bundles without one (older builds) pass."""
+    prefix = f"{LAYOUT_FOLDER}/"
+    layout_files = [name[len(prefix) :] for name in bundle if name.startswith(prefix)]
+    if not layout_files:
+        return []
+    last_step = layout.steps[-1]
+    components = sorted(path for path in on_disk if path.endswith(".wasm"))
+    if len(components) != 1:
+        raise OciLayoutVerificationError(
+            f"an OCI layout carries one component, and this bundle delivers {len(components)}.", step=last_step.name, artifact=prefix
+        )
+    names = ComponentFiles(components[0])
+    sbom_writer = next((step for step in layout.steps if names.sbom in links[step.name].products), last_step)
+    if names.provenance not in bundle:
+        raise OciLayoutVerificationError(
+            f"the OCI layout attests a provenance, and the bundle has no {names.provenance} to compare it with.",
+            step=last_step.name,
+            artifact=names.provenance,
+            check="provenance present",
+        )
+    provenance = read_provenance(read_limited(folder / names.provenance, METADATA_SIZE_LIMIT, name=names.provenance))
+    evidence = {
+        name: sha256_limited(folder / name, ARTIFACT_SIZE_LIMIT, name=name)
+        for name in bundle
+        if not name.startswith(prefix) and name != names.component
+    }
+    verified = VerifiedBundle(
+        component_name=names.component,
+        component=read_limited(folder / names.component, ARTIFACT_SIZE_LIMIT, name=names.component),
+        sbom=_read_for_check(folder, names.sbom, sbom_writer.name, parse=json.loads),
+        provenance_predicate=provenance[0][1].get("predicate"),
+        evidence=evidence,
+        sbom_signers=Signed(sbom_writer.name, _step_keys(layout.keys, sbom_writer)),
+        provenance_signers=Signed(last_step.name, _step_keys(layout.keys, last_step)),
+    )
+    try:
+        checks = check_layout(folder / LAYOUT_FOLDER, layout_files, verified)
+    except OciLayoutError as error:
+        raise OciLayoutVerificationError(error.detail, step=last_step.name, artifact=error.artifact, check=error.check) from None
+    return [PassedChecks(f"OCI layout {prefix}", tuple(checks))]
 
 
 def _bundle_content_error(file_name: str, step_name: str, detail: str) -> VerificationError:

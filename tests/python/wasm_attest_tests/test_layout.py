@@ -102,6 +102,8 @@ def test_rules_chain_every_step_to_earlier_ones_and_end_in_disallow(tmp_path: Pa
                 "ALLOW *.intoto.jsonl",
                 "ALLOW *.sigstore.json",
                 "ALLOW *.vulns.dsse.json",
+                "ALLOW oci/*",
+                "ALLOW oci/blobs/sha256/*",
                 "DISALLOW *",
             ],
             "products": ["ALLOW *"],

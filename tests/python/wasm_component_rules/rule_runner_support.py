@@ -84,6 +84,16 @@ def dist_files(rule_runner: RuleRunner, address: Address) -> dict[str, bytes]:
     return {path.relative_to(dist).as_posix(): path.read_bytes() for path in sorted(folder.rglob("*")) if path.is_file()}
 
 
+def write_bundle(outputs: dict[str, bytes], folder: str, destination: Path) -> Path:
+    """Writes the files of `outputs` (`package`'s result) under `folder` (the target's, from dist/) into `destination`,
+    keeping their paths below it (`oci/blobs/…`); returns `destination`."""
+    for path, content in outputs.items():
+        file = destination / Path(path).relative_to(folder)
+        file.parent.mkdir(parents=True, exist_ok=True)
+        file.write_bytes(content)
+    return destination
+
+
 def package_error(rule_runner: RuleRunner, address: Address) -> str:
     """The message of the error that packaging raises (what `pants package` prints)."""
     with pytest.raises(ExecutionError) as failure:

@@ -25,6 +25,7 @@ from wasm_component_rules.rule_runner_support import (
     build_package,
     package,
     package_error,
+    write_bundle,
     write_key,
 )
 
@@ -125,8 +126,7 @@ def test_the_committed_signed_layout_is_what_package_ships_and_verifies(
     outputs = package(rule_runner, HELLO)
     assert outputs["hello/hello/root.layout"] == signed
     with tempfile.TemporaryDirectory() as bundle:
-        for path, content in outputs.items():
-            Path(bundle, Path(path).name).write_bytes(content)
+        write_bundle(outputs, "hello/hello", Path(bundle))
         report = verify_attestations(Path(bundle), trusted_owner_keys=[load_public_key(keys["owner_pub"])])
     assert report.owner_keyids == (load_public_key(keys["owner_pub"]).keyid,)
 

@@ -20,6 +20,7 @@ from wasm_component_rules.rule_runner_support import (
     configure,
     package,
     package_error,
+    write_bundle,
     write_key,
 )
 
@@ -57,8 +58,7 @@ def test_configured_keys_sign_and_the_owner_key_verifies(rule_runner: RuleRunner
 
     outputs = package(rule_runner, HELLO)
     with tempfile.TemporaryDirectory() as bundle:
-        for path, content in outputs.items():
-            Path(bundle, Path(path).name).write_bytes(content)
+        write_bundle(outputs, "hello/hello", Path(bundle))
         report = verify_attestations(Path(bundle), trusted_owner_keys=[load_public_key(keys["owner_pub"])])
     assert {passed.item for passed in report.items} >= {"layout", "vendor", "build", "embed", "sbom", "package"}
     assert report.owner_keyids == (load_public_key(keys["owner_pub"]).keyid,)
@@ -82,8 +82,7 @@ def test_replacing_a_key_file_re_signs_instead_of_reusing_old_signatures(
         Path(path).name for path in second if path.endswith(".link")
     ), "link file names carry the signer's keyid, so new keys must give new names"
     with tempfile.TemporaryDirectory() as bundle:
-        for path, content in second.items():
-            Path(bundle, Path(path).name).write_bytes(content)
+        write_bundle(second, "hello/hello", Path(bundle))
         report = verify_attestations(Path(bundle), trusted_owner_keys=[load_public_key(keys["owner_pub"])])
     assert report.owner_keyids == (load_public_key(keys["owner_pub"]).keyid,)
 
