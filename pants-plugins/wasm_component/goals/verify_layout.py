@@ -142,7 +142,7 @@ async def verify_layout(
                 result = {"target": str(target.address), "folder": goal.from_oci, **failure_json(error), "text": str(error)}
             else:
                 resolved = f" (tag {fetched.tag} resolved to {fetched.digest})" if fetched.tag else ""
-                console.print_stderr(f"verify-layout: verifying {name}{resolved}: {fetched.component} @ {fetched.digest}")
+                console.print_stderr(f"verify-layout: verifying {name}{resolved}: artifact manifest {fetched.digest}, component {fetched.component}")
                 result = _verify_one(
                     str(target.address), Path(scratch), _committed_layout(target), trusted, options.require_isolated_builds, advisory_check, policy
                 )

@@ -226,7 +226,7 @@ def _verify(arguments: argparse.Namespace) -> int:
             _report_failure(error, as_json, "NOT VERIFIED")
             return EXIT_FAILED
         resolved = f" (tag {fetched.tag} resolved to {fetched.digest})" if fetched.tag else ""
-        print(f"wasm-attest: verifying {name}{resolved}: {fetched.component} @ {fetched.digest}", file=sys.stderr)
+        print(f"wasm-attest: verifying {name}{resolved}: artifact manifest {fetched.digest}, component {fetched.component}", file=sys.stderr)
         return _verify_folder(arguments, Path(scratch))
 
 
