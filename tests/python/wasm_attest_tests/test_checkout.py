@@ -17,7 +17,6 @@ from wasm_attest.source.checkout import (
     network_remote,
     preferred_remote,
     sources_sha256,
-    status_pathspecs,
 )
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
@@ -48,10 +47,9 @@ def repository(tmp_path: Path) -> Path:
 
 
 def status(repository: Path, read: tuple[str, ...]) -> tuple[str, ...]:
-    """What the plugin computes: `git status` over `status_pathspecs`, filtered by `modified_paths`."""
+    """What the plugin computes: one `git status` of the whole repository, filtered by `modified_paths`."""
     output = git(
-        repository, "--no-optional-locks", "status", "--porcelain=v1", "-z", "--untracked-files=all",
-        "--ignored=matching", "--", *status_pathspecs(read),
+        repository, "--no-optional-locks", "status", "--porcelain=v1", "-z", "--untracked-files=all", "--ignored=matching"
     )
     return modified_paths(output, read)
 
@@ -93,9 +91,11 @@ def test_changes_the_build_did_not_read_leave_it_clean(repository: Path) -> None
     assert status(repository, READ) == ()
 
 
-def test_pathspecs_are_literal_and_never_the_whole_repository() -> None:
-    specs = status_pathspecs(("Cargo.toml", "a/b/c.rs", "a/d.rs", "x/[y].rs"))
-    assert specs == (":(literal)Cargo.toml", ":(literal)a", ":(literal)a/b/c.rs", ":(literal)a/d.rs", ":(literal)x", ":(literal)x/[y].rs")
+def test_only_deletions_and_renames_beside_the_sources_count(repository: Path) -> None:
+    """The status covers the whole repository: only what happens beside the build's sources counts."""
+    git(repository, "mv", "elsewhere/file.txt", "moved.txt")  # renamed away, but not from beside the sources
+    (repository / "app/src/notes.txt").unlink()  # beside the sources: a build of the commit had it
+    assert status(repository, READ) == ("app/src/notes.txt",)
 
 
 SOURCES = {"src/main.rs": "a" * 64, "Cargo.toml": "b" * 64}

@@ -30,7 +30,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from typing import Collection, Iterable, Mapping
+from typing import Collection, Mapping
 from urllib.parse import quote, urlsplit
 
 from wasm_attest.errors import WasmAttestError
@@ -143,29 +143,32 @@ def preferred_remote(remotes: Mapping[str, str]) -> str | None:
     return next(filter(None, (network_remote(url) for _, url in ordered)), None)
 
 
-def status_pathspecs(read_paths: Iterable[str]) -> tuple[str, ...]:
-    """What to ask `git status` about: each file read, and each folder holding one (for deleted files).
+def _folders_holding(read_paths: Collection[str]) -> tuple[str, ...]:
+    """The outermost folders holding a file the build read (a folder inside another is covered by it).
 
-    Folders are given once (a folder inside another is covered by it); a file at
-    the repository root is asked about alone, so that the whole repository is
-    never scanned. `:(literal)` keeps git from reading globs in file names.
+    A tracked file deleted from one of them is a file a build of the commit
+    would have seen; a file at the repository root stands for itself only.
     """
-    paths = set(read_paths)
-    folders = {path.rsplit("/", 1)[0] for path in paths if "/" in path}
-    outermost = {folder for folder in folders if not any(folder.startswith(f"{other}/") for other in folders)}
-    return tuple(f":(literal){spec}" for spec in sorted(paths | outermost))
+    folders = {path.rsplit("/", 1)[0] for path in read_paths if "/" in path}
+    return tuple(sorted(folder for folder in folders if not any(folder.startswith(f"{other}/") for other in folders)))
 
 
 def modified_paths(porcelain: bytes, read_paths: Collection[str]) -> tuple[str, ...]:
-    """The paths `git status --porcelain=v1 -z` reports that make the build differ from the commit.
+    """The paths the repository's `git status --porcelain=v1 -z` reports that make the build differ from the commit.
 
     A file the build read that is changed, staged, added, untracked (`??`) or
     ignored (`!!`); a read file inside a folder reported as untracked or ignored;
-    and any deleted tracked file `status_pathspecs` asked about (a build of the
-    commit would have had it). Other entries (an edited file the build did not
-    read) do not change the build.
+    and a tracked file deleted or renamed away from a folder holding a read file
+    (a build of the commit would have had it). Every other entry (an edited file
+    the build did not read, a deletion elsewhere) does not change the build, so
+    one status of the whole repository serves every component.
     """
     read = set(read_paths)
+    folders = _folders_holding(read)
+
+    def beside_the_sources(path: str) -> bool:
+        return any(path.startswith(f"{folder}/") for folder in folders)
+
     modified: set[str] = set()
     entries = porcelain.decode("utf-8", "surrogateescape").split("\0")
     index = 0
@@ -178,10 +181,10 @@ def modified_paths(porcelain: bytes, read_paths: Collection[str]) -> tuple[str, 
         if "R" in status or "C" in status:
             original = entries[index] if index < len(entries) else ""
             index += 1  # the source path of a rename or copy follows the new path
-            if "R" in status and original:
+            if "R" in status and beside_the_sources(original):
                 modified.add(original)  # renamed away: the commit has it, the build did not
         if path.endswith("/"):
             modified.update(name for name in read if name.startswith(path))
-        elif path in read or "D" in status:
+        elif path in read or ("D" in status and beside_the_sources(path)):
             modified.add(path)
     return tuple(sorted(modified))
