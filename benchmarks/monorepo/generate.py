@@ -11,7 +11,7 @@ compare.
 The repository at --dest holds:
 
 - the Pants set-up of --pants-setup-from (default: the repository this script
-  is in): `pants`, `pants.toml`, the root `BUILD`, `.gitignore`,
+  is in): `pants`, `pants.toml`, `.gitignore`,
   `pants-plugins/`, `src/python/` and `build-support/` with its lockfiles and
   the crate registry that ./pants fetched there, copied as a fresh clone has
   them (tracked and untracked, not ignored files; no testprojects/ or tests/);
@@ -68,8 +68,11 @@ from typing import Mapping, Sequence
 THIS_REPOSITORY = Path(__file__).resolve().parents[2]
 TOOLCHAIN_ARCHIVE = "wasm32-wasip2-rust-1.96.0.tar.gz"  # what ./pants builds and pants.toml pins
 REGISTRY = Path("build-support/registry/crates")
-# The Pants set-up a generated repository needs: no testprojects/, tests/ or benchmarks/.
-SETUP_FILES = ("pants", "pants.toml", "BUILD", ".gitignore")
+# The Pants set-up a generated repository needs: no testprojects/, tests/ or benchmarks/, and not the
+# root BUILD: it declares this repository's own wheel and Python requirements, which a user's monorepo
+# does not have, and `package ::` would build that wheel as well (a Pex and Python dependency inference:
+# about 20 s of a cold run).
+SETUP_FILES = ("pants", "pants.toml", ".gitignore")
 SETUP_FOLDERS = ("pants-plugins/", "src/python/", "build-support/")
 WORKSPACE = Path("rust")
 SYSTEM_BIN_DIRS = os.pathsep.join(("/usr/bin", "/bin", "/usr/local/bin"))
