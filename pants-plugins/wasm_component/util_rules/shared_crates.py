@@ -20,10 +20,16 @@ from pants.engine.fs import EMPTY_DIGEST, CreateDigest, Digest, DigestEntries, D
 from pants.engine.process import FallibleProcessResult, Process
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.engine.target import AllTargets
+from pants.util.frozendict import FrozenDict
 
 from wasm_attest.cargo_lock import CargoLock
 from wasm_attest.component_pipeline import WASM_TARGET
-from wasm_attest.shared_crates.target_files import dependency_build_args, registry_unit_hashes, shared_target_files
+from wasm_attest.shared_crates.target_files import (
+    dependency_build_args,
+    is_freshness_record,
+    registry_unit_hashes,
+    shared_target_files,
+)
 from wasm_component.target_types import (
     WasmComponentFeaturesField,
     WasmComponentNoDefaultFeaturesField,
@@ -151,7 +157,10 @@ async def compile_shared_crates(request: SharedCratesRequest, toolchain: RustToo
         request.vendored.record.products,
         file_hashes(toolchain_entries, prefix="toolchain"),
     )
-    record = StepRecord.of_process(("cargo", *args), result, materials, file_hashes(shared_entries))
+    products = FrozenDict(
+        (path, digest) for path, digest in file_hashes(shared_entries).items() if not is_freshness_record(path)
+    )
+    record = StepRecord.of_process(("cargo", *args), result, materials, products)
     return SharedCrates(shared, record)
 
 

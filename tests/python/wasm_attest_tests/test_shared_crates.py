@@ -7,6 +7,7 @@ import json
 from wasm_attest.shared_crates.target_files import (
     compiled_units,
     dependency_build_args,
+    is_freshness_record,
     registry_unit_hashes,
     shared_target_files,
 )
@@ -100,3 +101,17 @@ def test_build_args_without_default_features() -> None:
     args = dependency_build_args("wasm32-wasip2", "dev", [("a", [])], no_default_features=True)
     assert args[-4:] == ("--lib", "--package", "a", "--no-default-features")
     assert "--features" not in args
+
+
+def test_only_cargos_freshness_records_are_left_out_of_the_links() -> None:
+    """cargo writes a unit's encoded dep-info in an order that varies between runs: shared, never attested."""
+    assert is_freshness_record("target/wasm32-wasip2/release/.fingerprint/typenum-656eb7136ba8c51c/dep-lib-typenum")
+    assert is_freshness_record(f"release/.fingerprint/serde_json-{SERDE_BUILD}/dep-build-script-build-script-build")
+    for attested in (
+        f"target/wasm32-wasip2/release/.fingerprint/serde_json-{SERDE}/lib-serde_json",
+        f"target/wasm32-wasip2/release/.fingerprint/serde_json-{SERDE}/lib-serde_json.json",
+        f"target/wasm32-wasip2/release/deps/libserde_json-{SERDE}.rlib",
+        f"target/wasm32-wasip2/release/deps/serde_json-{SERDE}.d",
+        f"target/release/build/typenum-{SERDE_RUN}/out/dep-consts.rs",
+    ):
+        assert not is_freshness_record(attested), attested

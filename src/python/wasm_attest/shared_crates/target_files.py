@@ -82,6 +82,24 @@ def shared_target_files(paths: Iterable[str], profile_directory: str, unit_hashe
     return tuple(sorted(kept))
 
 
+_FRESHNESS_RECORD = re.compile(r"(?:^|/)\.fingerprint/[^/]+/dep-[^/]+$")
+
+
+def is_freshness_record(path: str) -> bool:
+    """Whether `path` is cargo's encoded dep-info of a unit (`.fingerprint/<unit>/dep-<kind>-<name>`).
+
+    Why it is shared but not attested: the file lists the sources cargo checks
+    the unit's freshness against, in an order that varies from one cargo run to
+    the next (seen with typenum's two generated sources), so its digest would
+    make the dependencies and build links differ between two builds of the same
+    commit. It never reaches the component: at worst a forged one makes cargo
+    think a unit stale and compile it again, from the attested sources and
+    build-script output, or think it fresh, which is what the attested compiled
+    files already say. Every other shared file stays a product and a material.
+    """
+    return _FRESHNESS_RECORD.search(path) is not None
+
+
 def dependency_build_args(
     target: str,
     profile: str,
