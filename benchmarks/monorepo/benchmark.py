@@ -342,6 +342,10 @@ def differing_files(first: Path, second: Path) -> tuple[list[str], int]:
     byproducts (digests of cargo's stderr, which says how long it took, and
     of its JSON messages, whose order follows the parallel compiles). Every
     link's materials and products, command and environment must be identical.
+    In each bundle's `oci/` layout the artifact's manifest (and so, by content
+    addressing, the component and config blobs it names) must be the same; the
+    referrers carry the provenance and the in-toto evidence, so they differ
+    exactly as those files do and count as differing by design.
     """
     def files(root: Path) -> dict[str, Path]:
         return {str(path.relative_to(root)): path for path in root.rglob("*") if path.is_file()}
@@ -349,7 +353,14 @@ def differing_files(first: Path, second: Path) -> tuple[list[str], int]:
     left, right = files(first), files(second)
     differing, by_design = [], 0
     for name in sorted(left.keys() | right.keys()):
-        if name not in left or name not in right:
+        layout = name.split("/oci/", 1)[0] + "/oci" if "/oci/" in name else None
+        if layout is not None and (name not in left or name not in right or left[name].read_bytes() != right[name].read_bytes()):
+            same_artifact = artifact_manifest(first / layout) == artifact_manifest(second / layout) is not None
+            if same_artifact:
+                by_design += 1
+            else:
+                differing.append(name)
+        elif name not in left or name not in right:
             differing.append(name)
         elif left[name].read_bytes() != right[name].read_bytes():
             if without_run_fields(name, left[name]) == without_run_fields(name, right[name]) is not None:
@@ -357,6 +368,18 @@ def differing_files(first: Path, second: Path) -> tuple[list[str], int]:
             else:
                 differing.append(name)
     return differing, by_design
+
+
+def artifact_manifest(layout: Path) -> str | None:
+    """The digest of the tagged (artifact) manifest of an OCI image layout folder (None: no such layout)."""
+    try:
+        index = json.loads((layout / "index.json").read_text())
+    except (OSError, ValueError):
+        return None
+    for entry in index.get("manifests", []):
+        if "org.opencontainers.image.ref.name" in (entry.get("annotations") or {}):
+            return entry.get("digest")
+    return None
 
 
 def without_run_fields(name: str, path: Path) -> object:
