@@ -121,7 +121,7 @@ async def component_evidence(
     project, component = request.project, request.component
     files = ComponentFiles(component.filename)
     metadata, revision, checkout, lockfile, built, policy = await MultiGet(
-        Get(CargoMetadata, CargoMetadataRequest(project, component.vendored)),
+        Get(CargoMetadata, CargoMetadataRequest(project.workspace, component.vendored)),
         Get(SourceRevision),
         Get(Checkout, CheckoutRequest(project)),
         Get(Digest, DigestSubset(project.sources_digest, PathGlobs([project.lockfile_path]))),

@@ -1,7 +1,14 @@
-"""`cargo metadata` for a component: the resolved package graph the SBOM draws names, licenses and edges from.
+"""`cargo metadata` for a Cargo workspace: the resolved package graph the SBOM draws names, licenses and edges from.
 
-It runs over the same sandbox (sources, stand-ins, vendored crates) as the build, offline and
-`--locked`, filtered to wasm32-wasip2 so crates for other platforms drop out.
+One Process per workspace, not per component: cargo resolves the whole
+workspace whichever member it runs in, and what the SBOM reads from the
+result (packages, licences, dependency edges, workspace members) depends only
+on the manifests, Cargo.lock and the vendored crates. So it runs over those
+alone, every member an empty stand-in like the dependencies step's, offline
+and `--locked`, filtered to wasm32-wasip2 so crates for other platforms drop
+out: every component of the workspace shares its one result, and a code edit
+never reruns it. Which crates a component really contains comes from its own
+build's messages, never from here (see `wasm_attest.crate_inventory`).
 """
 
 from __future__ import annotations
@@ -10,17 +17,17 @@ from dataclasses import dataclass
 
 from pants.engine.fs import CreateDigest, Digest, Directory, MergeDigests
 from pants.engine.process import Process, ProcessResult
-from pants.engine.rules import Get, collect_rules, rule
+from pants.engine.rules import Get, MultiGet, collect_rules, rule
 
 from wasm_attest.component_pipeline import WASM_TARGET
 from wasm_component.util_rules.cargo_process import CargoProcess
-from wasm_component.util_rules.cargo_project import CargoProject
+from wasm_component.util_rules.cargo_workspace import CargoWorkspace, stand_in_targets
 from wasm_component.util_rules.vendor import VENDOR_DIR, VendoredCrates
 
 
 @dataclass(frozen=True)
 class CargoMetadataRequest:
-    project: CargoProject
+    workspace: CargoWorkspace
     vendored: VendoredCrates
 
 
@@ -31,21 +38,21 @@ class CargoMetadata:
     json: bytes
 
 
-@rule(desc="Read the cargo metadata of a component")
+@rule(desc="Read the cargo metadata of a Cargo workspace")
 async def cargo_metadata(request: CargoMetadataRequest) -> CargoMetadata:
-    vendor_mount_point = await Get(Digest, CreateDigest([Directory(VENDOR_DIR)]))
-    project = request.project
-    inputs = await Get(
-        Digest,
-        MergeDigests([project.sources_digest, project.stand_ins_digest, request.vendored.digest, vendor_mount_point]),
+    workspace = request.workspace
+    stand_ins, vendor_mount_point = await MultiGet(
+        Get(Digest, stand_in_targets(workspace.crates)),
+        Get(Digest, CreateDigest([Directory(VENDOR_DIR)])),
     )
+    inputs = await Get(Digest, MergeDigests([workspace.digest, stand_ins, request.vendored.digest, vendor_mount_point]))
     process = await Get(
         Process,
         CargoProcess(
-            crate_dir=project.root,
+            crate_dir=workspace.root,
             args=("metadata", "--format-version", "1", "--locked", "--offline", "--filter-platform", WASM_TARGET),
             input_digest=inputs,
-            description=f"Read the cargo metadata of {project.address}",
+            description=f"Read the cargo metadata of {workspace.lockfile_path}",
             source_dir=VENDOR_DIR,
         ),
     )

@@ -24,6 +24,7 @@ APP_TWO = f"{WORKSPACE}/app-two:app-two"
 _SPAWNED = re.compile(r'spawned local process .*?description: "([^"]*)"')
 _CARGO_STEPS = ("Vendor crates for ", "Compile ", "Read the cargo metadata of ")
 _SHARED_COMPILE = "Compile dependencies of "
+_METADATA_READ = "Read the cargo metadata of "
 
 
 @pytest.fixture(scope="module")
@@ -95,6 +96,11 @@ def vendorings(descriptions: list[str]) -> list[str]:
     return [description for description in descriptions if description.startswith("Vendor crates for ")]
 
 
+def metadata_reads(descriptions: list[str]) -> list[str]:
+    """The `cargo metadata` runs: one per workspace, over its manifests, lockfile and vendored crates only."""
+    return [description for description in descriptions if description.startswith(_METADATA_READ)]
+
+
 def test_editing_the_shared_crate_rebuilds_both_components_and_nothing_else(repository: Path) -> None:
     edit(repository, f"{WORKSPACE}/greeting/src/lib.rs")
     assert changed_components(repository) == {APP_ONE, APP_TWO}
@@ -102,6 +108,7 @@ def test_editing_the_shared_crate_rebuilds_both_components_and_nothing_else(repo
     assert compiled(ran) == {APP_ONE, APP_TWO}
     assert vendorings(ran) == [], "code changed, not the manifests or the lockfile: the vendoring is reused"
     assert shared_compiles(ran) == set(), "code changed, not the registry crates: their compile is reused"
+    assert metadata_reads(ran) == [], "code changed, not the manifests: the workspace's cargo metadata is reused"
 
 
 def test_editing_one_component_rebuilds_only_it(repository: Path) -> None:
@@ -111,6 +118,7 @@ def test_editing_one_component_rebuilds_only_it(repository: Path) -> None:
     assert compiled(ran) == {APP_ONE}
     assert vendorings(ran) == []
     assert shared_compiles(ran) == set()
+    assert metadata_reads(ran) == []
 
 
 def test_editing_the_workspace_manifest_vendors_once_for_both_components(repository: Path) -> None:
@@ -119,6 +127,7 @@ def test_editing_the_workspace_manifest_vendors_once_for_both_components(reposit
     ran = package(repository, f"{WORKSPACE}::")
     assert vendorings(ran) == [f"Vendor crates for {WORKSPACE} (Cargo.lock)"]
     assert shared_compiles(ran) == {f"Compile dependencies of {WORKSPACE} (release/default features)"}
+    assert metadata_reads(ran) == [f"{_METADATA_READ}{WORKSPACE}/Cargo.lock"], "one cargo metadata for both components"
     assert compiled(ran) == {APP_ONE, APP_TWO}
 
 
