@@ -25,6 +25,7 @@ from wasm_component.subsystems.attestation import AttestationSubsystem
 from wasm_component.target_types import WasmComponentSourcesField
 from wasm_component.util_rules.attest import ComponentEvidence, EvidenceRequest, layout_expiry
 from wasm_component.util_rules.build import BuiltComponent
+from wasm_component.util_rules.cargo_metadata import CargoMetadata, CargoMetadataRequest
 from wasm_component.util_rules.cargo_project import CargoProject, CargoProjectRequest
 from wasm_component.util_rules.signing_keys import load_functionaries, password_variables
 
@@ -53,9 +54,14 @@ async def generate_layout(
     env = await Get(EnvironmentVars, EnvironmentVarsRequest(password_variables(options)))
     functionaries = load_functionaries(options, env)
     projects = await MultiGet(Get(CargoProject, CargoProjectRequest(target.address)) for target in components)
+    # Each workspace's `cargo metadata` needs only its vendoring, so it runs beside the builds.
+    metadata = await MultiGet(
+        Get(CargoMetadata, CargoMetadataRequest(project.workspace, project.lockfile)) for project in projects
+    )
     builds = await MultiGet(Get(BuiltComponent, CargoProject, project) for project in projects)
     evidence = await MultiGet(
-        Get(ComponentEvidence, EvidenceRequest(project, build)) for project, build in zip(projects, builds)
+        Get(ComponentEvidence, EvidenceRequest(project, build, each))
+        for project, build, each in zip(projects, builds, metadata)
     )
 
     keys = {step: key.public_key for step, key in functionaries.keys.items()}

@@ -39,7 +39,7 @@ from pants.core.goals.package import BuiltPackage, BuiltPackageArtifact, Package
 from pants.core.goals.run import RunFieldSet, RunInSandboxBehavior
 from pants.core.util_rules.distdir import DistDir
 from pants.engine.fs import EMPTY_DIGEST, Digest, DigestContents
-from pants.engine.rules import Get, _uncacheable_rule, collect_rules, rule
+from pants.engine.rules import Get, MultiGet, _uncacheable_rule, collect_rules, rule
 from pants.engine.target import AllTargets
 from pants.engine.unions import UnionRule
 from pants.util.frozendict import FrozenDict
@@ -55,6 +55,7 @@ from wasm_component.target_types import WasmComponentOutputPathField, WasmCompon
 from wasm_component.util_rules.advisories import AdvisorySetup
 from wasm_component.util_rules.attest import AttestationRequest, AttestedComponent
 from wasm_component.util_rules.build import BuiltComponent
+from wasm_component.util_rules.cargo_metadata import CargoMetadata, CargoMetadataRequest
 from wasm_component.util_rules.cargo_project import CargoProject, CargoProjectRequest
 from wasm_component.util_rules.signed_layout import CommittedLayout, CommittedLayoutRequest
 from wasm_component.subsystems.attestation import AttestationSubsystem
@@ -117,9 +118,12 @@ async def verified_component(field_set: WasmComponentFieldSet, options: Attestat
     project = await Get(CargoProject, CargoProjectRequest(field_set.address))
     checkout = await Get(Checkout, CheckoutRequest(project))
     refuse_modified_checkout(project, checkout, options, signed_layout=layout.path)
-    component = await Get(BuiltComponent, CargoProject, project)
+    component, metadata = await MultiGet(
+        Get(BuiltComponent, CargoProject, project),
+        Get(CargoMetadata, CargoMetadataRequest(project.workspace, project.lockfile)),
+    )
     attested = await Get(
-        AttestedComponent, AttestationRequest(project, component, layout, identity, started_on, advisories)
+        AttestedComponent, AttestationRequest(project, component, metadata, layout, identity, started_on, advisories)
     )
     if attested.gate is not None and not attested.gate.passed:
         raise PackageVerificationError(_gate_failure(str(field_set.address), advisories, attested.gate))

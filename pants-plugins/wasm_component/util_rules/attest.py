@@ -70,7 +70,7 @@ from wasm_attest.sbom_crates import read_sbom_crates
 from wasm_component.util_rules.advisories import AdvisorySetup
 from wasm_component.subsystems.attestation import AttestationSubsystem
 from wasm_component.util_rules.build import BuiltComponent
-from wasm_component.util_rules.cargo_metadata import CargoMetadata, CargoMetadataRequest
+from wasm_component.util_rules.cargo_metadata import CargoMetadata
 from wasm_component.util_rules.capability_policy import CapabilityPolicyRequest, TargetCapabilityPolicy
 from wasm_component.util_rules.cargo_project import CargoProject
 from wasm_component.util_rules.signed_layout import CommittedLayout
@@ -91,6 +91,8 @@ from wasm_component.util_rules.toolchain import RustToolchain
 class EvidenceRequest:
     project: CargoProject
     component: BuiltComponent
+    metadata: CargoMetadata
+    """The workspace's `cargo metadata`, asked for beside the build (see `cargo_metadata.py`)."""
 
 
 @dataclass(frozen=True)
@@ -120,8 +122,8 @@ async def component_evidence(
 ) -> ComponentEvidence:
     project, component = request.project, request.component
     files = ComponentFiles(component.filename)
-    metadata, revision, checkout, lockfile, built, policy = await MultiGet(
-        Get(CargoMetadata, CargoMetadataRequest(project.workspace, component.vendored)),
+    metadata = request.metadata
+    revision, checkout, lockfile, built, policy = await MultiGet(
         Get(SourceRevision),
         Get(Checkout, CheckoutRequest(project)),
         Get(Digest, DigestSubset(project.sources_digest, PathGlobs([project.lockfile_path]))),
@@ -226,6 +228,7 @@ async def component_evidence(
 class AttestationRequest:
     project: CargoProject
     component: BuiltComponent
+    metadata: CargoMetadata
     layout: CommittedLayout
     identity: SigningIdentity
     """Who signs: part of the request so that new keys re-sign rather than reuse old signatures."""
@@ -255,7 +258,7 @@ class AttestedComponent:
 @rule(desc="Attest a wasm component")
 async def attest_component(request: AttestationRequest, options: AttestationSubsystem) -> AttestedComponent:
     evidence, env = await MultiGet(
-        Get(ComponentEvidence, EvidenceRequest(request.project, request.component)),
+        Get(ComponentEvidence, EvidenceRequest(request.project, request.component, request.metadata)),
         Get(EnvironmentVars, EnvironmentVarsRequest(password_variables(options))),
     )
     provenance = replace(evidence.provenance, started_on=request.started_on, finished_on=datetime.now(timezone.utc))

@@ -9,6 +9,11 @@ and `--locked`, filtered to wasm32-wasip2 so crates for other platforms drop
 out: every component of the workspace shares its one result, and a code edit
 never reruns it. Which crates a component really contains comes from its own
 build's messages, never from here (see `wasm_attest.crate_inventory`).
+
+It needs only the vendoring, not the build, so the package goal asks for it
+beside the build: it runs while the registry crates compile, and each
+component's attestation can start as soon as its own compile ends instead of
+waiting behind every other compile for this process.
 """
 
 from __future__ import annotations
@@ -22,13 +27,14 @@ from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from wasm_attest.component_pipeline import WASM_TARGET
 from wasm_component.util_rules.cargo_process import CargoProcess
 from wasm_component.util_rules.cargo_workspace import CargoWorkspace, stand_in_targets
-from wasm_component.util_rules.vendor import VENDOR_DIR, VendoredCrates
+from wasm_attest.cargo_lock import CargoLock
+from wasm_component.util_rules.vendor import VENDOR_DIR, VendoredCrates, VendorRequest
 
 
 @dataclass(frozen=True)
 class CargoMetadataRequest:
     workspace: CargoWorkspace
-    vendored: VendoredCrates
+    lockfile: CargoLock
 
 
 @dataclass(frozen=True)
@@ -41,11 +47,12 @@ class CargoMetadata:
 @rule(desc="Read the cargo metadata of a Cargo workspace")
 async def cargo_metadata(request: CargoMetadataRequest) -> CargoMetadata:
     workspace = request.workspace
-    stand_ins, vendor_mount_point = await MultiGet(
+    vendored, stand_ins, vendor_mount_point = await MultiGet(
+        Get(VendoredCrates, VendorRequest(workspace, request.lockfile)),
         Get(Digest, stand_in_targets(workspace.crates)),
         Get(Digest, CreateDigest([Directory(VENDOR_DIR)])),
     )
-    inputs = await Get(Digest, MergeDigests([workspace.digest, stand_ins, request.vendored.digest, vendor_mount_point]))
+    inputs = await Get(Digest, MergeDigests([workspace.digest, stand_ins, vendored.digest, vendor_mount_point]))
     process = await Get(
         Process,
         CargoProcess(
