@@ -14,7 +14,10 @@ The repository at --dest holds:
   is in): `pants`, `pants.toml`, `.gitignore`,
   `pants-plugins/`, `src/python/` and `build-support/` with its lockfiles and
   the crate registry that ./pants fetched there, copied as a fresh clone has
-  them (tracked and untracked, not ignored files; no testprojects/ or tests/);
+  them (tracked and untracked, not ignored files; no testprojects/ or tests/),
+  configured as a Rust monorepo adopting the plugin is: `pants.toml` enables
+  the plugin's backend alone, without the Python backend and the BUILD files
+  this repository's own code and tests need;
 - one Cargo workspace in `rust/`: a virtual `Cargo.toml` with every crate under
   `[workspace] members` and `[workspace.dependencies]`, one shared `Cargo.lock`,
   the libraries in `rust/libs/<name>/` and the components in
@@ -57,10 +60,12 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
@@ -74,6 +79,12 @@ REGISTRY = Path("build-support/registry/crates")
 # about 20 s of a cold run).
 SETUP_FILES = ("pants", "pants.toml", ".gitignore")
 SETUP_FOLDERS = ("pants-plugins/", "src/python/", "build-support/")
+# A Rust monorepo that adopts the plugin enables its backend alone (examples/adopting/pants.toml): this
+# repository's own pants.toml also enables Pants' Python backend for the plugin's code and tests, which
+# costs every cold run about 4 s of rule-graph set-up and reads the BUILD files of the copied plugin
+# sources. The generated pants.toml keeps every other setting; these tables configure only that backend.
+ADOPTER_BACKENDS = '["wasm_component"]'
+PYTHON_BACKEND_TABLES = frozenset({"source", "python", "python.resolves", "python-infer", "python-bootstrap", "test", "pytest"})
 WORKSPACE = Path("rust")
 SYSTEM_BIN_DIRS = os.pathsep.join(("/usr/bin", "/bin", "/usr/local/bin"))
 # Registry crates the libraries may use: the versions our Debian registry has (src/python/wasm_attest_setup/pins/registry.txt).
@@ -373,12 +384,38 @@ def copy_pants_setup(source: Path, dest: Path) -> None:
         raise GenerateError(f"{source} is not a git checkout (`git ls-files` says: {listed.stderr.decode().strip()}).")
     listing = listed.stdout.decode()
     for name in filter(None, listing.split("\0")):
-        if name in SETUP_FILES or name.startswith(SETUP_FOLDERS):
+        # The plugin's own BUILD files declare Python targets, which the adopter's set-up has no backend for.
+        if (name in SETUP_FILES or name.startswith(SETUP_FOLDERS)) and Path(name).name != "BUILD":
             if (source / name).is_file():  # a tracked file deleted from the work tree is listed too
                 (dest / name).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(source / name, dest / name)
+    (dest / "pants.toml").write_text(adopter_configuration((source / "pants.toml").read_text()))
     # With its stamp file, so ./pants in the copy finds the registry complete and fetches nothing.
     shutil.copytree(registry, dest / REGISTRY)
+
+
+def adopter_configuration(pants_toml: str) -> str:
+    """`pants_toml` as a Rust monorepo adopting the plugin has it: its backend alone, no Python backend tables."""
+    lines, in_python_table, in_backends = [], False, False
+    for line in pants_toml.splitlines(keepends=True):
+        table = re.match(r"^\[([^\]]+)\]\s*$", line)
+        if table:
+            in_python_table = table.group(1) in PYTHON_BACKEND_TABLES
+        if in_python_table:
+            continue
+        if line.startswith("backend_packages"):
+            lines.append(f"backend_packages = {ADOPTER_BACKENDS}\n")
+            in_backends = "]" not in line
+            continue
+        if in_backends:
+            in_backends = "]" not in line
+            continue
+        lines.append(line)
+    configuration = "".join(lines)
+    parsed = tomllib.loads(configuration)
+    if parsed.get("GLOBAL", {}).get("backend_packages") != ["wasm_component"]:
+        raise GenerateError("pants.toml has no [GLOBAL] backend_packages list to replace with the plugin's backend.")
+    return configuration
 
 
 def defines_target_type(setup: Path, alias: str) -> bool:
